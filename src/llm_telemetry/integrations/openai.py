@@ -1,0 +1,337 @@
+"""OpenAI SDK (2.x over httpx, 3.x over httpx2): maps each endpoint onto the shared recording path.
+
+Hooked: chat ``create``/``parse`` (``.stream()`` calls ``create``, so it is counted once), Responses
+``create``/``parse`` (and ``.stream()``), legacy ``completions.create``, ``embeddings.create``, sync
+and async, plus the SDK's retry sleep. ``with_raw_response`` / ``with_streaming_response`` go through
+the same methods; the caller still receives the raw response object.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..record import Call, active, begin, internal_error
+from ..streams import AsyncStreamProxy, StreamProxy, StreamState
+from ..usage import from_openai_chat, from_openai_responses
+from ._patch import Patch
+from ._stainless import is_raw_response, replace_parsed, retry_wrapper, server_of
+
+__all__ = ["patches", "provider_of"]
+
+_HOST_PROVIDERS = (
+    ("openai.azure.com", "azure.ai.openai"),
+    ("azure-api.net", "azure.ai.openai"),
+    ("deepseek.com", "deepseek"),
+    ("groq.com", "groq"),
+    ("mistral.ai", "mistral_ai"),
+    ("x.ai", "x_ai"),
+    ("generativelanguage.googleapis.com", "gcp.gemini"),
+    ("aiplatform.googleapis.com", "gcp.vertex_ai"),
+    ("perplexity.ai", "perplexity"),
+    ("together.xyz", "together_ai"),
+    ("fireworks.ai", "fireworks_ai"),
+    ("openrouter.ai", "openrouter"),
+    ("cohere.com", "cohere"),
+)
+_providers: dict[int, str] = {}
+
+_REQUEST_ATTRIBUTES = {
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+    "max_tokens": "gen_ai.request.max_tokens",
+    "max_completion_tokens": "gen_ai.request.max_tokens",
+    "max_output_tokens": "gen_ai.request.max_tokens",
+    "frequency_penalty": "gen_ai.request.frequency_penalty",
+    "presence_penalty": "gen_ai.request.presence_penalty",
+    "seed": "gen_ai.request.seed",
+    "n": "gen_ai.request.choice.count",
+}
+
+
+def provider_of(resource: Any) -> str:
+    """OTel ``gen_ai.provider.name`` of the client behind a resource (Azure, OpenAI-compatible hosts)."""
+    client = getattr(resource, "_client", None)
+    found = _providers.get(id(client))
+    if found is not None:
+        return found
+    provider = "openai"
+    if type(client).__name__.startswith(("AzureOpenAI", "AsyncAzureOpenAI")):
+        provider = "azure.ai.openai"
+    else:
+        host = str(getattr(getattr(client, "base_url", None), "host", "") or "")
+        for suffix, name in _HOST_PROVIDERS:
+            if host.endswith(suffix):
+                provider = name
+                break
+    if len(_providers) < 4096:
+        _providers[id(client)] = provider
+    return provider
+
+
+def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Sampling parameters the conventions name, for the span (only plain numbers are taken)."""
+    attrs: dict[str, Any] = {}
+    for key, name in _REQUEST_ATTRIBUTES.items():
+        value = kwargs.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            attrs[name] = value
+    return attrs
+
+
+# -- what each endpoint's results mean ------------------------------------------------------------
+
+
+class ChatState(StreamState):
+    """Chat Completions and legacy Completions chunks."""
+
+    __slots__ = ("hide_usage_chunk",)
+
+    def __init__(self, call: Call, usage_requested: bool, hide_usage_chunk: bool) -> None:
+        super().__init__(call, usage_requested)
+        self.hide_usage_chunk = hide_usage_chunk
+
+    def observe(self, chunk: Any) -> bool:
+        if self.response_model is None:
+            self.response_model = getattr(chunk, "model", None)
+            self.response_id = getattr(chunk, "id", None)
+        choices = chunk.choices
+        if choices:
+            for choice in choices:
+                delta = getattr(choice, "delta", None)
+                if delta is None:  # legacy completions carry text on the choice
+                    if getattr(choice, "text", None):
+                        self.call.output_seen()
+                elif delta.content or delta.tool_calls or getattr(delta, "refusal", None):
+                    self.call.output_seen()
+                reason = choice.finish_reason
+                if reason:
+                    self.finish_reasons.append(reason)
+                    self.complete = True
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = from_openai_chat(usage)
+            return self.hide_usage_chunk and not choices
+        return False
+
+
+class ResponsesState(StreamState):
+    """Responses API events: usage arrives with the terminal ``response.*`` event."""
+
+    __slots__ = ("failed",)
+
+    def __init__(self, call: Call, usage_requested: bool = True, hide_usage_chunk: bool = False) -> None:
+        super().__init__(call, usage_requested)
+        self.failed: str | None = None
+
+    def observe(self, event: Any) -> bool:
+        kind = event.type
+        if kind.endswith(".delta"):
+            self.call.output_seen()
+        elif kind in ("response.completed", "response.incomplete", "response.failed"):
+            response = event.response
+            self.response_model = response.model
+            self.response_id = response.id
+            self.usage = from_openai_responses(response.usage)
+            self.finish_reasons.append(responses_finish_reason(response))
+            self.complete = True
+            if kind == "response.failed":
+                self.failed = _responses_error(response)
+        elif kind == "response.created":
+            self.response_model = event.response.model
+            self.response_id = event.response.id
+        elif kind == "error":
+            self.failed = "other"
+            self.complete = True
+        return False
+
+    def failure(self) -> str | None:
+        return self.failed
+
+
+def responses_finish_reason(response: Any) -> str:
+    """A finish reason for a Responses API result, from its status and output items."""
+    status = getattr(response, "status", None)
+    if status == "incomplete":
+        reason = getattr(getattr(response, "incomplete_details", None), "reason", None)
+        return "length" if reason == "max_output_tokens" else str(reason or "incomplete")
+    for item in getattr(response, "output", None) or ():
+        if getattr(item, "type", None) == "function_call":
+            return "tool_calls"
+    return "stop" if status in ("completed", None) else str(status)
+
+
+def _responses_error(response: Any) -> str:
+    from ..errors import classify_status
+
+    code = str(getattr(getattr(response, "error", None), "code", "") or "")
+    if code in ("rate_limit_exceeded",):
+        return "rate_limit"
+    if code in ("server_error",):
+        return "server"
+    return classify_status(400, code) if code else "other"
+
+
+def _finish_chat(call: Call, result: Any) -> None:
+    reasons = [c.finish_reason for c in (getattr(result, "choices", None) or ()) if c.finish_reason]
+    call.succeed(
+        from_openai_chat(getattr(result, "usage", None)),
+        getattr(result, "model", None),
+        getattr(result, "id", None),
+        reasons,
+    )
+
+
+def _finish_responses(call: Call, result: Any) -> None:
+    usage = from_openai_responses(getattr(result, "usage", None))
+    reasons = [responses_finish_reason(result)]
+    model, rid = getattr(result, "model", None), getattr(result, "id", None)
+    if getattr(result, "status", None) == "failed":
+        call.fail(None, _responses_error(result), usage, model, rid, reasons)
+    else:
+        call.succeed(usage, model, rid, reasons)
+
+
+def _finish_embeddings(call: Call, result: Any) -> None:
+    call.succeed(from_openai_chat(getattr(result, "usage", None)), getattr(result, "model", None))
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """How one SDK method maps onto the recording path."""
+
+    operation: str
+    finish: Callable[[Call, Any], None]
+    state: type[StreamState] | None
+    injects_usage: bool
+
+
+CHAT = Endpoint("chat", _finish_chat, ChatState, True)
+TEXT = Endpoint("text_completion", _finish_chat, ChatState, True)
+RESPONSES = Endpoint("chat", _finish_responses, ResponsesState, False)
+EMBEDDINGS = Endpoint("embeddings", _finish_embeddings, None, False)
+
+
+# -- the wrappers ---------------------------------------------------------------------------------
+
+
+def _prepare(ep: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Call | None, bool, bool]:
+    """Start the call; for chat streams, ask for the usage chunk. Returns (call, requested, hide)."""
+    stream = kwargs.get("stream") is True
+    tel = active()
+    if tel is None:
+        return None, True, False
+    address, port = server_of(instance)
+    call = begin(
+        provider_of(instance),
+        ep.operation,
+        kwargs.get("model"),
+        stream=stream,
+        server_address=address,
+        server_port=port,
+        attributes=request_attributes(kwargs) if tel.tracing.tracer is not None else None,
+    )
+    if call is None or not stream or not ep.injects_usage:
+        return call, True, False
+    options = kwargs.get("stream_options")
+    if isinstance(options, dict) and "include_usage" in options:
+        return call, bool(options["include_usage"]), False
+    if not tel.settings.inject_stream_usage:
+        return call, False, False
+    kwargs["stream_options"] = {**options, "include_usage": True} if isinstance(options, dict) else {
+        "include_usage": True
+    }
+    return call, True, True
+
+
+def _stream_state(ep: Endpoint, call: Call, requested: bool, hide: bool) -> StreamState:
+    assert ep.state is not None
+    if ep.state is ChatState:
+        return ChatState(call, requested, hide)
+    return ep.state(call, requested)
+
+
+def _settle(ep: Endpoint, call: Call, result: Any, parsed: Any, requested: bool, hide: bool, proxy: type) -> Any:
+    """Record a non-stream result, or wrap a stream; returns what the caller gets."""
+    try:
+        if call.stream and ep.state is not None:
+            wrapped = proxy(parsed, _stream_state(ep, call, requested, hide))
+            if parsed is result:
+                return wrapped
+            replace_parsed(result, parsed, wrapped)
+            return result
+        ep.finish(call, parsed)
+    except Exception as exc:
+        internal_error("result", exc)
+        call.succeed(None)
+    return result
+
+
+def _sync_wrapper(ep: Endpoint) -> Callable[..., Any]:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        call, requested, hide = _prepare(ep, instance, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        with call:
+            result = wrapped(*args, **kwargs)
+        parsed = result
+        if is_raw_response(result):
+            try:
+                parsed = result.parse()
+            except Exception as exc:
+                call.fail(exc)
+                return result
+        return _settle(ep, call, result, parsed, requested, hide, StreamProxy)
+
+    return wrapper
+
+
+def _async_wrapper(ep: Endpoint) -> Callable[..., Any]:
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        call, requested, hide = _prepare(ep, instance, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        with call:
+            result = await wrapped(*args, **kwargs)
+        parsed = result
+        if is_raw_response(result):
+            try:
+                parsed = result.parse()
+                if inspect.isawaitable(parsed):
+                    parsed = await parsed
+            except Exception as exc:
+                call.fail(exc)
+                return result
+        return _settle(ep, call, result, parsed, requested, hide, AsyncStreamProxy)
+
+    return wrapper
+
+
+def patches() -> list[Patch]:
+    """Every hook this integration installs (classes resolved from the installed SDK)."""
+    from openai._base_client import AsyncAPIClient, SyncAPIClient
+    from openai.resources import completions as text
+    from openai.resources import embeddings
+    from openai.resources.chat import completions as chat
+    from openai.resources.responses import responses
+
+    out = [
+        Patch(chat.Completions, "create", _sync_wrapper(CHAT)),
+        Patch(chat.Completions, "parse", _sync_wrapper(CHAT)),
+        Patch(chat.AsyncCompletions, "create", _async_wrapper(CHAT)),
+        Patch(chat.AsyncCompletions, "parse", _async_wrapper(CHAT)),
+        Patch(responses.Responses, "create", _sync_wrapper(RESPONSES)),
+        Patch(responses.AsyncResponses, "create", _async_wrapper(RESPONSES)),
+        Patch(text.Completions, "create", _sync_wrapper(TEXT)),
+        Patch(text.AsyncCompletions, "create", _async_wrapper(TEXT)),
+        Patch(embeddings.Embeddings, "create", _sync_wrapper(EMBEDDINGS)),
+        Patch(embeddings.AsyncEmbeddings, "create", _async_wrapper(EMBEDDINGS)),
+        Patch(SyncAPIClient, "_sleep_for_retry", retry_wrapper),
+        Patch(AsyncAPIClient, "_sleep_for_retry", retry_wrapper),
+    ]
+    if "parse" in vars(responses.Responses):
+        out.append(Patch(responses.Responses, "parse", _sync_wrapper(RESPONSES)))
+        out.append(Patch(responses.AsyncResponses, "parse", _async_wrapper(RESPONSES)))
+    return out

@@ -1,0 +1,234 @@
+"""One generic stream proxy (sync and async) with a single idempotent end.
+
+The proxy is a transparent ``wrapt.ObjectProxy``: ``isinstance(proxy, openai.Stream)`` holds and
+every attribute reaches the SDK's stream. Per chunk it only asks an SDK-specific
+:class:`StreamState` what the chunk means; it keeps O(1) state however long the stream is.
+
+A stream ends exactly once, by whichever comes first: exhaustion, ``close()``, context exit, an
+exception while iterating, or garbage collection of an abandoned stream. Garbage collection can run
+at any allocation, even inside a lock we or prometheus-client hold, so that last path only enqueues
+the state; a daemon thread records it (``llm_telemetry.flush()`` waits for it).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from types import TracebackType
+from typing import Any
+
+import wrapt
+
+from .record import Call, internal_error
+from .usage import Usage
+
+__all__ = ["AsyncStreamProxy", "StreamProxy", "StreamState", "flush"]
+
+class StreamState:
+    """What an SDK's chunks mean. Subclasses implement :meth:`observe`; the end is shared."""
+
+    __slots__ = ("call", "complete", "finish_reasons", "response_id", "response_model", "usage",
+                 "usage_requested")  # fmt: skip
+
+    def __init__(self, call: Call, usage_requested: bool = True) -> None:
+        self.call = call
+        self.usage: Usage | None = None
+        self.response_model: str | None = None
+        self.response_id: str | None = None
+        self.finish_reasons: list[str] = []
+        #: A terminal event (finish reason, completed event, message_stop) arrived.
+        self.complete = False
+        self.usage_requested = usage_requested
+
+    def observe(self, chunk: Any) -> bool:
+        """Take what ``chunk`` carries; return True to hide it from the caller."""
+        raise NotImplementedError
+
+    def failure(self) -> str | None:
+        """An ``error_type`` when the stream completed but reported failure (e.g. ``response.failed``)."""
+        return None
+
+    def end(self, how: str, exc: BaseException | None = None) -> None:
+        """Finish the call: ``exhausted``, ``error`` (with ``exc``) or ``cancelled``. Idempotent."""
+        call = self.call
+        if call.done:
+            return
+        try:
+            args = (self.usage, self.response_model, self.response_id, self.finish_reasons)
+            if how == "exhausted":
+                failure = self.failure()
+                if failure is not None:
+                    call.fail(None, failure, *args)
+                elif not self.complete:
+                    call.fail(None, "stream_interrupted", *args, missing_reason="interrupted")
+                else:
+                    call.succeed(*args, missing_reason="not_reported" if self.usage_requested else "not_requested")
+            elif how == "error":
+                call.fail(exc, None, *args, missing_reason="interrupted")
+            else:
+                call.cancel(*args, missing_reason="interrupted")
+        except Exception as err:
+            internal_error("stream_end", err)
+
+
+def _observe_failed(state: StreamState, err: Exception) -> bool:
+    internal_error("stream_chunk", err)
+    return False
+
+
+class StreamProxy(wrapt.ObjectProxy[Any]):
+    """Transparent proxy over a synchronous SDK stream."""
+
+    def __init__(self, wrapped: Any, state: StreamState) -> None:
+        super().__init__(wrapped)
+        self._self_state = state
+        self._self_next = wrapped.__next__ if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
+        _ensure_worker()
+
+    def __iter__(self) -> StreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        state = self._self_state
+        while True:
+            try:
+                chunk = self._self_next()
+            except StopIteration:
+                state.end("exhausted")
+                raise
+            except GeneratorExit:
+                state.end("cancelled")
+                raise
+            except BaseException as exc:
+                state.end("cancelled" if type(exc).__name__ == "KeyboardInterrupt" else "error", exc)
+                raise
+            try:
+                hide = state.observe(chunk)
+            except Exception as err:
+                hide = _observe_failed(state, err)
+            if not hide:
+                return chunk
+
+    def close(self) -> None:
+        self._self_state.end("cancelled")
+        self.__wrapped__.close()
+
+    def __enter__(self) -> StreamProxy:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        _abandoned(self._self_state)
+
+
+class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
+    """Transparent proxy over an asynchronous SDK stream."""
+
+    def __init__(self, wrapped: Any, state: StreamState) -> None:
+        super().__init__(wrapped)
+        self._self_state = state
+        self._self_anext = (
+            wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
+        )
+        _ensure_worker()
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        state = self._self_state
+        while True:
+            try:
+                chunk = await self._self_anext()
+            except StopAsyncIteration:
+                state.end("exhausted")
+                raise
+            except BaseException as exc:
+                cancelled = type(exc).__name__ in ("CancelledError", "KeyboardInterrupt", "GeneratorExit")
+                state.end("cancelled" if cancelled else "error", exc)
+                raise
+            try:
+                hide = state.observe(chunk)
+            except Exception as err:
+                hide = _observe_failed(state, err)
+            if not hide:
+                return chunk
+
+    async def close(self) -> None:
+        self._self_state.end("cancelled")
+        closer = getattr(self.__wrapped__, "close", None) or getattr(self.__wrapped__, "aclose", None)
+        if closer is not None:
+            result = closer()
+            if hasattr(result, "__await__"):
+                await result
+
+    async def aclose(self) -> None:
+        await self.close()
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        _abandoned(self._self_state)
+
+
+# -- abandoned streams: recorded off the garbage collector's path ---------------------------------
+
+_pending: queue.SimpleQueue[StreamState | threading.Event] = queue.SimpleQueue()
+_worker_pid: int | None = None
+_worker_lock = threading.Lock()
+
+
+def _abandoned(state: StreamState) -> None:
+    try:
+        if not state.call.done:
+            _pending.put(state)  # SimpleQueue.put is safe from __del__ and GC callbacks
+    except Exception:
+        pass
+
+
+def _work() -> None:
+    while True:
+        item = _pending.get()
+        if isinstance(item, threading.Event):
+            item.set()
+        else:
+            item.end("cancelled")
+
+
+def _ensure_worker() -> None:
+    global _worker_pid
+    if _worker_pid == os.getpid():
+        return
+    with _worker_lock:
+        if _worker_pid != os.getpid():
+            threading.Thread(target=_work, name="llm-telemetry-finalizer", daemon=True).start()
+            _worker_pid = os.getpid()
+
+
+def _after_fork() -> None:
+    global _pending, _worker_lock, _worker_pid
+    _pending = queue.SimpleQueue()
+    _worker_lock = threading.Lock()
+    _worker_pid = None
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until abandoned streams collected so far are recorded. True if done within ``timeout``."""
+    _ensure_worker()
+    done = threading.Event()
+    _pending.put(done)
+    return done.wait(timeout)
