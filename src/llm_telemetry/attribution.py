@@ -28,7 +28,7 @@ def current_attributes() -> Mapping[str, str]:
     return _scope.get()
 
 
-class attributes:  # noqa: N801 - used like a function: ``with llm_telemetry.attributes(...)``
+class attributes:
     """Attribute the LLM calls made in this scope: ``with attributes(feature="search"):``.
 
     Values are converted to strings. Names must be valid Prometheus label names; only the names
@@ -40,7 +40,9 @@ class attributes:  # noqa: N801 - used like a function: ``with llm_telemetry.att
     def __init__(self, **labels: object) -> None:
         for name in labels:
             check_label_name(name)
-        self._labels = {name: value if isinstance(value, str) else str(value) for name, value in labels.items()}
+        self._labels = {
+            name: value if isinstance(value, str) else str(value) for name, value in labels.items()
+        }
         self._tokens: list[Token[Mapping[str, str]]] = []
 
     def __enter__(self) -> attributes:

@@ -122,7 +122,8 @@ class Settings(BaseModel):
             name = str(err["loc"][0]) if err["loc"] else "?"
             raise ConfigError(
                 f"llm_telemetry: invalid value {raw.get(name)!r} for option {name!r} "
-                f"(from {source.get(name, 'defaults')}): {err['msg']}; accepted: {_ACCEPTED.get(name, 'see docs')}"
+                f"(from {source.get(name, 'defaults')}): {err['msg']}; "
+                f"accepted: {_ACCEPTED.get(name, 'see docs')}"
             ) from None
 
 

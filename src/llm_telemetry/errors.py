@@ -7,6 +7,7 @@ serves the openai, anthropic and litellm exception hierarchies without importing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 ERROR_TYPES: tuple[str, ...] = (
@@ -88,10 +89,8 @@ def _text(exc: BaseException) -> str:
         err = body.get("error", body)
         if isinstance(err, dict):
             parts.extend(str(err.get(k, "") or "") for k in ("code", "type", "message"))
-    try:
+    with contextlib.suppress(Exception):
         parts.append(str(exc))
-    except Exception:
-        pass
     return " ".join(parts).lower()
 
 

@@ -6,12 +6,15 @@ hooking twice; families survive ``uninstrument()`` so counters stay monotonic ac
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import sys
 import threading
 from importlib import metadata
 from typing import Any
 
+import wrapt
 from prometheus_client import REGISTRY
 
 from . import record
@@ -29,6 +32,10 @@ __all__ = ["instrument", "is_instrumented", "uninstrument"]
 
 _lock = threading.RLock()
 _patches: list[Patch] = []
+#: Integrations hooked (or waiting for their SDK's import) since the last ``uninstrument()``.
+_hooked: set[str] = set()
+#: Bumped by ``uninstrument()`` so import hooks registered before it do nothing.
+_generation = 0
 _families: dict[int, Families] = {}
 _server: Any = None
 
@@ -82,6 +89,21 @@ def _metrics(settings: Settings, prices_version: str) -> Metrics | None:
     return Metrics(families, settings.max_label_sets)
 
 
+def _apply(module_name: str) -> None:
+    for patch in importlib.import_module(module_name).patches():
+        patch.apply()
+        _patches.append(patch)
+
+
+def _on_import(module_name: str, generation: int, sdk: object) -> None:
+    with _lock:
+        if generation == _generation and module_name in _hooked:
+            try:
+                _apply(module_name)
+            except Exception as exc:  # an SDK version we cannot hook must not break its import
+                record.internal_error("hook", exc)
+
+
 def instrument(**options: Any) -> None:
     """Hook every importable supported SDK and start recording.
 
@@ -96,31 +118,37 @@ def instrument(**options: Any) -> None:
         tracing = Tracing(spans=settings.tracing, otel_metrics=settings.otel_metrics)
         record.install(Telemetry(settings, metrics, tracing, pricer, settings.metric_attributes))
         _ensure_worker()
-        if not _patches:
+        if not _hooked:
             for sdk, module_name in INTEGRATIONS.items():
                 if importlib.util.find_spec(sdk) is None:
                     continue
-                module = importlib.import_module(module_name)
-                for patch in module.patches():
-                    patch.apply()
-                    _patches.append(patch)
+                _hooked.add(module_name)
+                if sdk in sys.modules:
+                    _apply(module_name)
+                else:  # hook it when the application imports it: no import cost for unused SDKs
+                    wrapt.register_post_import_hook(
+                        functools.partial(_on_import, module_name, _generation), sdk
+                    )
         if settings.metrics_port is not None and _server is None:
             try:
                 _server = serve(settings.metrics_port, settings.metrics_address, settings.registry)
             except OSError as exc:
                 raise ConfigError(
-                    f"llm_telemetry: cannot serve /metrics on {settings.metrics_address}:{settings.metrics_port} "
+                    "llm_telemetry: cannot serve /metrics on "
+                    f"{settings.metrics_address}:{settings.metrics_port} "
                     f"(option 'metrics_port'): {exc}; accepted: a free port, or 0 for any"
                 ) from None
 
 
 def uninstrument() -> None:
     """Remove every hook, restoring the SDKs' original attributes exactly, and stop recording."""
-    global _server
+    global _server, _generation
     with _lock:
         for patch in reversed(_patches):
             patch.remove()
         _patches.clear()
+        _hooked.clear()
+        _generation += 1
         record.install(None)
         if _server is not None:
             _server.shutdown()

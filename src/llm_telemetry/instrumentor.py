@@ -16,7 +16,13 @@ from .instrumentation import instrument, uninstrument
 __all__ = ["LLMTelemetryInstrumentor"]
 
 #: Keyword arguments the OTel agent passes that are not llm-telemetry options.
-_AGENT_OPTIONS = ("tracer_provider", "meter_provider", "logger_provider", "event_logger_provider", "schema_url")
+_AGENT_OPTIONS = (
+    "tracer_provider",
+    "meter_provider",
+    "logger_provider",
+    "event_logger_provider",
+    "schema_url",
+)
 
 
 class LLMTelemetryInstrumentor(BaseInstrumentor):  # type: ignore[misc]

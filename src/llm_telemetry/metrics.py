@@ -8,12 +8,13 @@ bound once per label set and cached, so recording a call is a dict lookup and a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from .config import ConfigError
 
@@ -69,8 +70,12 @@ class Families:
             metric: Histogram = self._register(Histogram, name, doc, labels, buckets=buckets)
             return metric
 
-        self.requests = counter("llm_telemetry_requests", "Finished LLM requests.", (*base, "stream", "outcome"))
-        self.errors = counter("llm_telemetry_errors", "Failed LLM requests by error type.", (*base, "error_type"))
+        self.requests = counter(
+            "llm_telemetry_requests", "Finished LLM requests.", (*base, "stream", "outcome")
+        )
+        self.errors = counter(
+            "llm_telemetry_errors", "Failed LLM requests by error type.", (*base, "error_type")
+        )
         self.retries = counter(
             "llm_telemetry_retries",
             "Retried attempts: SDK-level HTTP retries and structured-output validation retries.",
@@ -79,7 +84,9 @@ class Families:
         token_labels = (*base, "response_model")
         self.tokens = {
             "input": counter(
-                "llm_telemetry_input_tokens", "Input tokens billed, cache reads and writes included.", token_labels
+                "llm_telemetry_input_tokens",
+                "Input tokens billed, cache reads and writes included.",
+                token_labels,
             ),
             "output": counter(
                 "llm_telemetry_output_tokens", "Output tokens billed, reasoning included.", token_labels
@@ -91,7 +98,9 @@ class Families:
                 "llm_telemetry_cache_write_tokens", "Input tokens written to a prompt cache.", token_labels
             ),
             "reasoning": counter(
-                "llm_telemetry_reasoning_tokens", "Output tokens spent on reasoning or thinking.", token_labels
+                "llm_telemetry_reasoning_tokens",
+                "Output tokens spent on reasoning or thinking.",
+                token_labels,
             ),
         }
         self.cost = counter(
@@ -169,10 +178,8 @@ class Families:
     def unregister(self) -> None:
         """Remove every family this object registered (used when the label configuration changes)."""
         for metric in self._created:
-            try:
+            with contextlib.suppress(KeyError):
                 self.registry.unregister(metric)
-            except KeyError:
-                pass
         self._created.clear()
 
 

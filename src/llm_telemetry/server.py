@@ -17,7 +17,7 @@ __all__ = ["asgi_app", "mark_process_dead", "multiprocess_enabled", "serve", "ws
 
 def multiprocess_enabled() -> bool:
     """True when prometheus-client keeps values in files shared by worker processes."""
-    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir"))
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
 def exposition_registry(registry: CollectorRegistry | None = None) -> CollectorRegistry:

@@ -182,4 +182,3 @@ def from_litellm(usage: Any) -> Usage | None:
     if reasoning is None:
         reasoning = _subset(_count(usage, "reasoning_tokens"), base.output)
     return Usage(base.input, base.output, read, write, reasoning)
-

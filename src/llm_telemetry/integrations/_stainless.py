@@ -48,7 +48,7 @@ def retry_wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs:
 
 
 def is_raw_response(result: Any) -> bool:
-    """True for ``with_raw_response`` / ``with_streaming_response`` results (LegacyAPIResponse, APIResponse)."""
+    """True for ``with_raw_response`` / ``with_streaming_response`` results (their response wrappers)."""
     return hasattr(result, "http_response") and hasattr(result, "_parsed_by_type")
 
 
@@ -58,4 +58,3 @@ def replace_parsed(raw: Any, parsed: Any, replacement: Any) -> None:
     for key, value in list(cache.items()):
         if value is parsed:
             cache[key] = replacement
-
