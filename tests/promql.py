@@ -1,0 +1,137 @@
+"""Every PromQL query we ship (dashboard targets and alert rules), ready for a real Prometheus.
+
+Shared by ``test_dashboards.py`` (static checks, promtool) and the end-to-end test that evaluates each
+query against Prometheus scraping the demo: both must see exactly what users get, so queries are read
+from the committed files, not rebuilt.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD_DIR = ROOT / "dashboards"
+GENERATOR = DASHBOARD_DIR / "generate.py"
+RULES_FILE = ROOT / "alerts" / "llm-telemetry.rules.yml"
+PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+
+#: Grafana's built-in and dashboard variables, as a plain Prometheus query needs them.
+GRAFANA_VARIABLES: dict[str, str] = {
+    "__rate_interval": "1m",
+    "__range": "5m",
+    "__interval": "15s",
+    "job": ".*",
+    "instance": ".*",
+    "provider": ".*",
+    "model": ".*",
+}
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+
+
+def substitute(expr: str, values: dict[str, str] | None = None) -> str:
+    """Replace ``$var`` / ``${var}`` with concrete values; an unknown variable is an error, not a guess."""
+    table = GRAFANA_VARIABLES if values is None else values
+
+    def repl(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in table:
+            raise ValueError(f"no value for Grafana variable ${name} in {expr!r}")
+        return table[name]
+
+    return _VARIABLE.sub(repl, expr)
+
+
+def load_generator() -> ModuleType:
+    """``dashboards/generate.py`` as a module (``dashboards`` is a directory of assets, not a package)."""
+    name = "llm_telemetry_dashboards_generate"
+    module = sys.modules.get(name)
+    if module is None:
+        spec = importlib.util.spec_from_file_location(name, GENERATOR)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # loaded once, shared by every caller
+        spec.loader.exec_module(module)
+    return module
+
+
+def dashboard_files() -> list[Path]:
+    """The committed dashboard JSON files, in a stable order."""
+    return sorted(DASHBOARD_DIR.glob("*.json"))
+
+
+def load_dashboard(path: Path) -> dict[str, Any]:
+    """One dashboard JSON document."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def dashboard_targets() -> list[tuple[str, str]]:
+    """``(where, expr)`` of every dashboard target, Grafana variables left in place."""
+    out = []
+    for path in dashboard_files():
+        for panel in load_dashboard(path)["panels"]:
+            for t in panel.get("targets", []):
+                out.append((f"{path.name}: {panel['title']} [{t['refId']}]", t["expr"]))
+    return out
+
+
+def _rules_without_yaml(text: str) -> list[tuple[str, str]]:
+    """Fallback reader for our rules file's layout (``- alert: X`` then ``expr: |`` block or one line)."""
+    out: list[tuple[str, str]] = []
+    lines = text.splitlines()
+    name = ""
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        head = re.match(r"-\s+(alert|record):\s*(\S+)", stripped)
+        if head:
+            name = f"{head.group(1)} {head.group(2)}"
+        elif stripped.startswith("expr:"):
+            rest = stripped[len("expr:") :].strip()
+            if rest in ("|", "|-", ">", ">-"):
+                indent = len(line) - len(line.lstrip())
+                block: list[str] = []
+                i += 1
+                while i < len(lines) and (
+                    not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent
+                ):
+                    block.append(lines[i])
+                    i += 1
+                body = [b for b in block if b.strip()]
+                margin = min(len(b) - len(b.lstrip()) for b in body)
+                joiner = "\n" if rest.startswith("|") else " "
+                out.append((name, joiner.join(b[margin:] for b in body).strip()))
+                continue
+            out.append((name, rest.strip("'\"")))
+        i += 1
+    return out
+
+
+def alert_rules(path: Path = RULES_FILE) -> list[tuple[str, str]]:
+    """``(rule name, expr)`` of every rule; PyYAML when installed, else the fallback reader."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - depends on the environment
+        return _rules_without_yaml(text)
+    doc = yaml.safe_load(text)
+    out = []
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            kind = "alert" if "alert" in rule else "record"
+            out.append((f"{kind} {rule[kind]}", str(rule["expr"]).strip()))
+    return out
+
+
+def all_queries() -> list[tuple[str, str]]:
+    """``(where, PromQL)`` of every dashboard target and alert rule, variables substituted."""
+    queries = [(where, substitute(expr)) for where, expr in dashboard_targets()]
+    queries += [(f"{RULES_FILE.name}: {name}", expr) for name, expr in alert_rules()]
+    return queries
