@@ -36,6 +36,8 @@ TOKEN_FAMILIES = ("input", "output", "cache_read", "cache_write", "reasoning")
 COST_COMPONENTS = ("input", "cache_read", "cache_write", "output", "request")
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "refusal", "other")
 BASE_LABELS = ("provider", "request_model", "operation")
+#: Where the instrumentation can fail internally (label values of ``llm_telemetry_internal_errors_total``).
+INTERNAL_STAGES = ("begin", "record", "price", "retry", "result", "stream_chunk", "stream_end", "hook")
 
 
 def normalize_model(name: object) -> str:
@@ -156,6 +158,8 @@ class Families:
             "Failures inside the instrumentation, swallowed so the caller never sees them.",
             ("stage",),
         )
+        for stage in INTERNAL_STAGES:  # at zero, so the reliability panel reads 0, not "no data"
+            self.internal_errors.labels(stage)
         self.series_folded = counter(
             "llm_telemetry_series_folded",
             "Requests recorded under _OTHER labels because the label-set cap was reached.",
@@ -254,6 +258,7 @@ class Metrics:
             ttft=f.ttft.labels(*key),
             tpot=f.tpot.labels(*key),
         )
+        f.unpriced.labels(*key)  # at zero: "unpriced share" reads 0%, not "no data"
         with self._lock:
             return self._series.setdefault((key, stream), created)
 
