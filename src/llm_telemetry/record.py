@@ -8,6 +8,7 @@ Nothing in this module ever raises into the caller: failures are counted in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -30,12 +31,28 @@ if TYPE_CHECKING:
     from .config import Settings
     from .pricing import Pricer
 
-__all__ = ["Call", "Telemetry", "begin", "current_call", "internal_error"]
+__all__ = ["Call", "Hold", "Telemetry", "begin", "current_call", "internal_error"]
 
 log = logging.getLogger("llm_telemetry")
 
 #: The call owning the current SDK invocation; an instrumented layer below it records nothing.
 _current: ContextVar[Call | None] = ContextVar("llm_telemetry_call", default=None)
+#: The structured-output attempt in progress, whose successful ends wait for a validation verdict.
+_hold: ContextVar[Hold | None] = ContextVar("llm_telemetry_hold", default=None)
+
+#: How a call ended: outcome, end time, usage, response model, response id, finish reasons,
+#: exception, error type, missing-usage reason (the arguments of ``Call._record``).
+_End = tuple[
+    str,
+    float,
+    Usage | None,
+    str | None,
+    str | None,
+    Sequence[str],
+    BaseException | None,
+    str | None,
+    str | None,
+]
 
 _FINISH_MAP = {
     "stop": "stop",
@@ -231,7 +248,7 @@ class Call:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._context_token is not None:
-            try:
+            try:  # noqa: SIM105 - cheaper than contextlib.suppress on every call
                 otel_context.detach(self._context_token)  # type: ignore[arg-type]
             except Exception:
                 pass
@@ -254,7 +271,7 @@ class Call:
             metrics = self.tel.metrics
             if metrics is not None:
                 metrics.families.retries.labels(*self.key, error_type).inc()
-            if self.span is not None:
+            if self.span is not None and self.span.is_recording():  # an ended attempt's span is closed
                 self.span.add_event("retry", {"error.type": error_type, "retry.attempt": self.retries})
         except Exception as exc:
             internal_error("retry", exc)
@@ -321,20 +338,26 @@ class Call:
         if self.done:
             return
         self.done = True
+        end: _End = (outcome, time.perf_counter(), usage, response_model, response_id, finish_reasons, exc,
+                     error_type, missing_reason)  # fmt: skip
+        hold = _hold.get()
+        if hold is not None and hold.keep(self, end):
+            return
+        self._commit(end)
+
+    def _commit(self, end: _End) -> None:
         try:
-            self._record(outcome, usage, response_model, response_id, finish_reasons, exc, error_type,
-                         missing_reason)  # fmt: skip
+            self._record(*end)
         except Exception as err:
             internal_error("record", err)
             if self.span is not None:
-                try:
+                with contextlib.suppress(Exception):
                     self.span.end()
-                except Exception:
-                    pass
 
     def _record(
         self,
         outcome: str,
+        end: float,
         usage: Usage | None,
         response_model: str | None,
         response_id: str | None,
@@ -343,12 +366,12 @@ class Call:
         error_type: str | None,
         missing_reason: str | None,
     ) -> None:
-        end = time.perf_counter()
         duration = end - self.start
         tel = self.tel
         model = response_model or self.request_model
         reported = usage is not None and usage.reported
         cost = None
+        price_failed = False
         if reported and tel.pricer is not None:
             try:
                 cost = tel.pricer.price(self.provider, model, usage)  # type: ignore[arg-type]
@@ -356,6 +379,7 @@ class Call:
                     # A dated snapshot the price data does not list yet: price it as requested.
                     cost = tel.pricer.price(self.provider, self.request_model, usage)  # type: ignore[arg-type]
             except Exception as err:
+                price_failed = True  # counted as an internal error, not as a model without a price
                 internal_error("price", err)
         ttft = None if self.first_output is None else self.first_output - self.start
 
@@ -385,7 +409,7 @@ class Call:
                     for component, amount in cost.components():
                         if amount > 0:
                             tokens.cost[component].inc(amount)
-                elif tel.pricer is not None:
+                elif tel.pricer is not None and not price_failed:
                     fam.unpriced.labels(*self.key).inc()
                     log_once(
                         "unpriced:" + model,
@@ -465,3 +489,58 @@ class Call:
             if error_type is not None:
                 base["error.type"] = error_type
             tr.operation_duration.record(duration, base)
+
+
+class Hold:
+    """The calls ending inside one structured-output attempt (instructor); their successes wait.
+
+    Why: a response that then fails validation is an error (``validation``, tokens kept), but the SDK
+    call ends before instructor validates it. Ends are kept by value, so instructor rewriting the
+    response's ``usage`` with a running total afterwards changes nothing. Use as a context manager
+    around the attempt's SDK call, then :meth:`release` with the verdict.
+    """
+
+    __slots__ = ("_token", "kept", "last", "usage")
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[Call, _End]] = []
+        #: The last call that ended in the attempt, whatever its outcome (labels for a retry).
+        self.last: Call | None = None
+        #: Reported usage of every call that ended in the attempt.
+        self.usage: Usage | None = None
+        self._token: Token[Hold | None] | None = None
+
+    def __enter__(self) -> Hold:
+        self._token = _hold.set(self)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._token is not None:
+            _hold.reset(self._token)
+            self._token = None
+
+    def keep(self, call: Call, end: _End) -> bool:
+        """Take note of an ending call; True when its record waits for :meth:`release`."""
+        self.last = call
+        usage = end[2]
+        if usage is not None and usage.reported:
+            self.usage = usage if self.usage is None else self.usage + usage
+        if end[0] != "success":
+            return False
+        self.kept.append((call, end))
+        return True
+
+    def retried(self, error_type: str) -> None:
+        """The attempt is being retried: one retry, on the labels of the attempt's call."""
+        if self.last is not None:
+            self.last.retry(error_type)
+
+    def release(self, outcome: str = "success", error_type: str | None = None) -> None:
+        """Record the kept calls with the verdict (``error``/``cancelled`` keep their usage)."""
+        kept, self.kept = self.kept, []
+        for call, end in kept:
+            if outcome != "success":
+                end = (outcome, end[1], end[2], end[3], end[4], end[5], None, error_type, end[8])
+            call._commit(end)

@@ -8,4 +8,7 @@ from __future__ import annotations
 #: SDK import name -> integration module, in the order they are installed.
 INTEGRATIONS: dict[str, str] = {
     "openai": "llm_telemetry.integrations.openai",
+    "anthropic": "llm_telemetry.integrations.anthropic",
+    "litellm": "llm_telemetry.integrations.litellm",
+    "instructor": "llm_telemetry.integrations.instructor",
 }

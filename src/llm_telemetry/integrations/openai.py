@@ -36,7 +36,7 @@ _HOST_PROVIDERS = (
     ("openrouter.ai", "openrouter"),
     ("cohere.com", "cohere"),
 )
-_providers: dict[int, str] = {}
+_providers: dict[tuple[type, str], str] = {}
 
 _REQUEST_ATTRIBUTES = {
     "temperature": "gen_ai.request.temperature",
@@ -54,20 +54,22 @@ _REQUEST_ATTRIBUTES = {
 def provider_of(resource: Any) -> str:
     """OTel ``gen_ai.provider.name`` of the client behind a resource (Azure, OpenAI-compatible hosts)."""
     client = getattr(resource, "_client", None)
-    found = _providers.get(id(client))
+    host = str(getattr(getattr(client, "base_url", None), "host", "") or "")
+    # Keyed by what decides the answer, not by id(client): ids of discarded clients are reused.
+    cache_key = (type(client), host)
+    found = _providers.get(cache_key)
     if found is not None:
         return found
     provider = "openai"
     if type(client).__name__.startswith(("AzureOpenAI", "AsyncAzureOpenAI")):
         provider = "azure.ai.openai"
     else:
-        host = str(getattr(getattr(client, "base_url", None), "host", "") or "")
         for suffix, name in _HOST_PROVIDERS:
             if host.endswith(suffix):
                 provider = name
                 break
     if len(_providers) < 4096:
-        _providers[id(client)] = provider
+        _providers[cache_key] = provider
     return provider
 
 
@@ -94,9 +96,9 @@ class ChatState(StreamState):
         self.hide_usage_chunk = hide_usage_chunk
 
     def observe(self, chunk: Any) -> bool:
-        if self.response_model is None:
-            self.response_model = getattr(chunk, "model", None)
-            self.response_id = getattr(chunk, "id", None)
+        if not self.response_model:  # Azure's first chunk (prompt filter results) has model "" and id ""
+            self.response_model = getattr(chunk, "model", None) or None
+            self.response_id = getattr(chunk, "id", None) or None
         choices = chunk.choices
         if choices:
             for choice in choices:
@@ -113,7 +115,16 @@ class ChatState(StreamState):
         usage = chunk.usage
         if usage is not None:
             self.usage = from_openai_chat(usage)
-            return self.hide_usage_chunk and not choices
+        return self.restore(chunk) if self.hide_usage_chunk else False
+
+    def restore(self, chunk: Any) -> bool:
+        if not self.hide_usage_chunk:
+            return False
+        if chunk.usage is not None:
+            return not chunk.choices
+        # Asked for usage, the API sends ``"usage": null`` on every chunk: unset it again so that
+        # ``to_dict()`` / ``model_dump(exclude_unset=True)`` equal an uninstrumented run's.
+        chunk.__pydantic_fields_set__.discard("usage")
         return False
 
 
@@ -240,9 +251,9 @@ def _prepare(ep: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Call 
         return call, bool(options["include_usage"]), False
     if not tel.settings.inject_stream_usage:
         return call, False, False
-    kwargs["stream_options"] = {**options, "include_usage": True} if isinstance(options, dict) else {
-        "include_usage": True
-    }
+    kwargs["stream_options"] = (
+        {**options, "include_usage": True} if isinstance(options, dict) else {"include_usage": True}
+    )
     return call, True, True
 
 
@@ -253,7 +264,9 @@ def _stream_state(ep: Endpoint, call: Call, requested: bool, hide: bool) -> Stre
     return ep.state(call, requested)
 
 
-def _settle(ep: Endpoint, call: Call, result: Any, parsed: Any, requested: bool, hide: bool, proxy: type) -> Any:
+def _settle(
+    ep: Endpoint, call: Call, result: Any, parsed: Any, requested: bool, hide: bool, proxy: type
+) -> Any:
     """Record a non-stream result, or wrap a stream; returns what the caller gets."""
     try:
         if call.stream and ep.state is not None:

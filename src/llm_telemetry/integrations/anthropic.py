@@ -1,0 +1,316 @@
+"""Anthropic SDK: maps Messages calls onto the shared recording path.
+
+Hooked, sync and async: ``messages.create`` (streamed or not), ``messages.parse``, ``messages.stream``
+and the same three under ``beta.messages``; ``with_raw_response`` / ``with_streaming_response`` go
+through ``create``. ``.stream()`` never calls ``create``: its manager sends the request only when
+entered, so the manager's pending request is replaced by one that starts the call and hands back a
+proxied raw stream. Every helper of the high-level stream (iteration, ``text_stream``,
+``get_final_message()``, ``until_done()``, ``close()``) reads that raw stream, so usage is counted
+once however it is consumed. ``count_tokens`` is not hooked: it bills nothing. The Bedrock and Vertex
+clients share these resources; the client's class gives the provider.
+
+The SDK emits its own CLIENT span per API call, with ``gen_ai.usage.*``, so a trace backend would
+sum usage twice. When ``suppress_sdk_spans`` is on and one of our spans owns the call, the SDK's
+``start_api_call_span`` is made to return a non-recording span carrying our span's context: the SDK
+records nothing, yet still propagates trace context (``traceparent`` now names our span, so
+server-side spans hang under it). This is decided per call, so the SDK's spans for calls we do not
+record (``count_tokens``, files, batches) stay, and the user's ``open_telemetry`` client option and
+``ANTHROPIC_OPEN_TELEMETRY*`` variables are left alone; ``uninstrument()`` restores the function.
+Setting the environment variable instead would reach only clients built afterwards and leak into
+child processes.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+from opentelemetry.trace import NonRecordingSpan
+
+from ..record import Call, active, begin, current_call, internal_error
+from ..streams import AsyncStreamProxy, StreamProxy, StreamState
+from ..usage import from_anthropic
+from ._patch import Patch
+from ._stainless import is_raw_response, replace_parsed, retry_wrapper, server_of
+
+__all__ = ["MessagesState", "patches", "provider_of"]
+
+_CLIENT_PROVIDERS = (("Bedrock", "aws.bedrock"), ("Vertex", "gcp.vertex_ai"))
+_providers: dict[type, str] = {}
+
+_REQUEST_ATTRIBUTES = {
+    "max_tokens": "gen_ai.request.max_tokens",
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+    "top_k": "gen_ai.request.top_k",
+}
+
+#: Deltas that carry model output (signature and citation deltas do not start the answer).
+_OUTPUT_DELTAS = frozenset(("text_delta", "thinking_delta", "input_json_delta"))
+_USAGE_FIELDS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
+_NESTED_FIELDS = (
+    ("cache_creation", ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")),
+    ("output_tokens_details", ("thinking_tokens",)),
+)
+
+
+def provider_of(resource: Any) -> str:
+    """``gen_ai.provider.name`` of the client behind a resource: Bedrock, Vertex, else Anthropic."""
+    cls = type(getattr(resource, "_client", None))
+    found = _providers.get(cls)
+    if found is None:
+        names = [c.__name__ for c in cls.__mro__]
+        found = next((p for marker, p in _CLIENT_PROVIDERS if any(marker in n for n in names)), "anthropic")
+        _providers[cls] = found
+    return found
+
+
+def _request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for key, name in _REQUEST_ATTRIBUTES.items():
+        value = kwargs.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            attrs[name] = value
+    return attrs
+
+
+def _begin(resource: Any, kwargs: dict[str, Any], stream: bool) -> Call | None:
+    tel = active()
+    if tel is None:
+        return None
+    address, port = server_of(resource)
+    return begin(
+        provider_of(resource),
+        "chat",
+        kwargs.get("model"),
+        stream=stream,
+        server_address=address,
+        server_port=port,
+        attributes=_request_attributes(kwargs) if tel.tracing.tracer is not None else None,
+    )
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+class MessagesState(StreamState):
+    """Raw Messages stream events.
+
+    ``message_start`` carries input and cache counts; each ``message_delta`` usage is cumulative and
+    may restate them. Raw fields are merged (latest non-null wins) and usage is computed from the
+    merge, so nothing is ever added twice.
+    """
+
+    __slots__ = ("raw",)
+
+    def __init__(self, call: Call) -> None:
+        super().__init__(call)
+        self.raw: dict[str, Any] = {}
+
+    def observe(self, event: Any) -> bool:
+        kind = event.type
+        if kind == "content_block_delta":
+            if event.delta.type in _OUTPUT_DELTAS:
+                self.call.output_seen()
+        elif kind == "message_delta":
+            self.merge(event.usage)
+            reason = event.delta.stop_reason
+            if reason:
+                self.finish_reasons = [reason]
+                self.complete = True
+        elif kind == "message_start":
+            message = event.message
+            self.response_model = message.model
+            self.response_id = message.id
+            self.merge(message.usage)
+        elif kind == "message_stop":
+            self.complete = True
+        return False
+
+    def merge(self, usage: Any) -> None:
+        """Take the non-null raw usage fields of one event (a few per stream, never per chunk)."""
+        if usage is None:
+            return
+        raw = self.raw
+        for name in _USAGE_FIELDS:
+            value = getattr(usage, name, None)
+            if value is not None:
+                raw[name] = value
+        for outer, inner in _NESTED_FIELDS:
+            nested = getattr(usage, outer, None)
+            if nested is not None:
+                merged = raw.setdefault(outer, {})
+                for name in inner:
+                    value = _field(nested, name)
+                    if value is not None:
+                        merged[name] = value
+        self.usage = from_anthropic(raw)
+
+
+def _finish(call: Call, message: Any) -> None:
+    reason = getattr(message, "stop_reason", None)
+    call.succeed(
+        from_anthropic(getattr(message, "usage", None)),
+        getattr(message, "model", None),
+        getattr(message, "id", None),
+        [reason] if reason else [],
+    )
+
+
+def _settle(call: Call, result: Any, parsed: Any, proxy: type) -> Any:
+    """Record a message, or proxy a stream (inside a raw response too); returns what the caller gets."""
+    try:
+        if call.stream:
+            wrapped = proxy(parsed, MessagesState(call))
+            if parsed is result:
+                return wrapped
+            replace_parsed(result, parsed, wrapped)
+            return result
+        _finish(call, parsed)
+    except Exception as exc:
+        internal_error("result", exc)
+        call.succeed(None)
+    return result
+
+
+# -- create / parse -------------------------------------------------------------------------------
+
+
+def _sync_create(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    call = _begin(instance, kwargs, kwargs.get("stream") is True)
+    if call is None:
+        return wrapped(*args, **kwargs)
+    with call:
+        result = wrapped(*args, **kwargs)
+    parsed = result
+    if is_raw_response(result):
+        try:
+            parsed = result.parse()
+        except Exception as exc:
+            call.fail(exc)
+            return result
+    return _settle(call, result, parsed, StreamProxy)
+
+
+async def _async_create(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    call = _begin(instance, kwargs, kwargs.get("stream") is True)
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    with call:
+        result = await wrapped(*args, **kwargs)
+    parsed = result
+    if is_raw_response(result):
+        try:
+            parsed = result.parse()
+            if inspect.isawaitable(parsed):
+                parsed = await parsed
+        except Exception as exc:
+            call.fail(exc)
+            return result
+    return _settle(call, result, parsed, AsyncStreamProxy)
+
+
+# -- .stream(): the manager's pending request -----------------------------------------------------
+
+
+def _pending_request(manager: object) -> str:
+    """Name of the manager's private pending request (``_<Manager>__api_request``)."""
+    for name in vars(manager):
+        if name.endswith("__api_request"):
+            return name
+    raise AttributeError(f"{type(manager).__name__} has no pending request to instrument")
+
+
+class _Deferred:
+    """An awaitable whose coroutine is made only when awaited, so an unentered manager warns as before."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        self.make = make
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.make().__await__()
+
+
+def _sync_stream(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    manager = wrapped(*args, **kwargs)
+    if active() is None:
+        return manager
+    try:
+        name = _pending_request(manager)
+        request = getattr(manager, name)
+
+        def api_request() -> Any:
+            call = _begin(instance, kwargs, True)
+            if call is None:
+                return request()
+            with call:
+                raw = request()
+            return _settle(call, raw, raw, StreamProxy)
+
+        setattr(manager, name, api_request)
+    except Exception as exc:
+        internal_error("stream_manager", exc)
+    return manager
+
+
+def _async_stream(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    manager = wrapped(*args, **kwargs)
+    if active() is None:
+        return manager
+    try:
+        name = _pending_request(manager)
+        request = getattr(manager, name)
+
+        async def api_request() -> Any:
+            call = _begin(instance, kwargs, True)
+            if call is None:
+                return await request
+            with call:
+                raw = await request
+            return _settle(call, raw, raw, AsyncStreamProxy)
+
+        setattr(manager, name, _Deferred(api_request))
+    except Exception as exc:
+        internal_error("stream_manager", exc)
+    return manager
+
+
+# -- the SDK's own span ---------------------------------------------------------------------------
+
+
+def _sdk_span(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    """Wraps ``start_api_call_span``: while our span owns the call, the SDK's span only propagates it."""
+    call = current_call()
+    if call is not None and call.span is not None and call.tel.settings.suppress_sdk_spans:
+        return NonRecordingSpan(call.span.get_span_context())
+    return wrapped(*args, **kwargs)
+
+
+def patches() -> list[Patch]:
+    """Every hook this integration installs (classes resolved from the installed SDK)."""
+    from anthropic import _base_client
+    from anthropic.resources import messages
+    from anthropic.resources.beta import messages as beta
+
+    out = [
+        Patch(_base_client.SyncAPIClient, "_sleep_for_retry", retry_wrapper),
+        Patch(_base_client.AsyncAPIClient, "_sleep_for_retry", retry_wrapper),
+    ]
+    for sync_cls, async_cls in (
+        (messages.Messages, messages.AsyncMessages),
+        (beta.Messages, beta.AsyncMessages),
+    ):
+        out.append(Patch(sync_cls, "create", _sync_create))
+        out.append(Patch(async_cls, "create", _async_create))
+        out.append(Patch(sync_cls, "stream", _sync_stream))
+        out.append(Patch(async_cls, "stream", _async_stream))
+        if "parse" in vars(sync_cls):
+            out.append(Patch(sync_cls, "parse", _sync_create))
+            out.append(Patch(async_cls, "parse", _async_create))
+    if "start_api_call_span" in vars(_base_client):
+        out.append(Patch(_base_client, "start_api_call_span", _sdk_span))
+    return out
