@@ -82,6 +82,38 @@ _BY_NAME: tuple[tuple[str, str], ...] = (
 )
 
 
+#: Providers' error ``type``/``code`` strings (Anthropic's, OpenAI's) for errors with no HTTP status.
+_BY_BODY_TYPE = {
+    "overloaded_error": "overloaded",
+    "rate_limit_error": "rate_limit",
+    "rate_limit_exceeded": "rate_limit",
+    "insufficient_quota": "quota",
+    "billing_error": "quota",
+    "api_error": "server",
+    "server_error": "server",
+    "timeout_error": "timeout",
+    "authentication_error": "auth",
+    "permission_error": "permission",
+    "not_found_error": "not_found",
+    "request_too_large": "request_too_large",
+    "context_length_exceeded": "context_length",
+    "content_filter": "content_filter",
+    "invalid_request_error": "bad_request",
+}
+
+
+def _body_type(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            for key in ("type", "code"):
+                value = err.get(key)
+                if isinstance(value, str) and value in _BY_BODY_TYPE:
+                    return value
+    return ""
+
+
 def _text(exc: BaseException) -> str:
     parts = [str(getattr(exc, "code", "") or ""), str(getattr(exc, "type", "") or "")]
     body = getattr(exc, "body", None)
@@ -123,9 +155,9 @@ def classify(exc: BaseException) -> str:
         return classify_status(status, _text(exc))
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
         return "timeout"
-    text = _text(exc)
-    if "overloaded_error" in text:
-        return "overloaded"
+    by_type = _BY_BODY_TYPE.get(_body_type(exc))
+    if by_type is not None:  # an error event inside a 200 stream carries only its body's type
+        return by_type
     names = [cls.__name__ for cls in type(exc).__mro__]
     for marker, error_type in _BY_NAME:
         if any(marker in name for name in names):
