@@ -10,11 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-# The OTel distro + OTLP exporter: `opentelemetry-instrument` configures a TracerProvider from the
-# OTEL_* environment, so the demo's spans reach the collector.
-RUN pip install ".[openai,anthropic,otel]" opentelemetry-distro opentelemetry-exporter-otlp-proto-grpc \
+# The OTLP exporter: with OTEL_EXPORTER_OTLP_ENDPOINT set, `llm-telemetry demo` exports its spans and
+# OTel metrics to the collector.
+RUN pip install ".[openai,anthropic,otel]" opentelemetry-exporter-otlp-proto-grpc \
     && useradd --create-home --uid 10001 app
 
 USER app
 EXPOSE 9464
-CMD ["opentelemetry-instrument", "llm-telemetry", "demo", "--host", "0.0.0.0", "--port", "9464", "--duration", "0"]
+CMD ["llm-telemetry", "demo", "--host", "0.0.0.0", "--port", "9464", "--duration", "0"]
