@@ -24,7 +24,10 @@ import openai
 import pydantic
 import pytest
 import pytest_asyncio
+import wrapt
 from openai import _base_client
+from openai.lib.streaming import chat as chat_helpers
+from openai.lib.streaming import responses as responses_helpers
 from openai.resources import completions as text_completions
 from openai.resources import embeddings
 from openai.resources.chat import completions as chat_completions
@@ -95,8 +98,22 @@ _HOOKED = [
     (embeddings.AsyncEmbeddings, "create"),
     (_base_client.SyncAPIClient, "_sleep_for_retry"),
     (_base_client.AsyncAPIClient, "_sleep_for_retry"),
+    (chat_helpers.ChatCompletionStream, "close"),
+    (chat_helpers.AsyncChatCompletionStream, "close"),
+    (responses_helpers.ResponseStream, "close"),
+    (responses_helpers.AsyncResponseStream, "close"),
 ]
-ORIGINALS = {(cls, name): vars(cls)[name] for cls, name in _HOOKED}
+
+
+def _original(cls: type, name: str) -> Any:
+    """The SDK's own attribute, even if something was instrumented before this module was imported."""
+    value = vars(cls)[name]
+    while isinstance(value, wrapt.FunctionWrapper):
+        value = value.__wrapped__
+    return value
+
+
+ORIGINALS = {(cls, name): _original(cls, name) for cls, name in _HOOKED}
 
 
 class Answer(pydantic.BaseModel):
@@ -290,20 +307,23 @@ class Sdk:
         result = fn(self.client if client is None else client)
         return await result if self.is_async else result
 
-    async def items(self, stream: Any, limit: int | None = None) -> list[Any]:
-        """The items a caller's loop sees, all of them or the first ``limit`` (then breaks)."""
+    async def items(
+        self, stream: Any, limit: int | None = None, until: Callable[[Any], bool] | None = None
+    ) -> list[Any]:
+        """What a caller's loop sees: all items, or up to the ``limit``-th / first ``until`` one."""
         seen: list[Any] = []
-        if limit == 0:
-            return seen
+
+        def done(item: Any) -> bool:
+            seen.append(item)
+            return len(seen) == limit or (until is not None and until(item))
+
         if self.is_async:
             async for item in stream:
-                seen.append(item)
-                if len(seen) == limit:
+                if done(item):
                     break
         else:
             for item in stream:
-                seen.append(item)
-                if len(seen) == limit:
+                if done(item):
                     break
         return seen
 
@@ -341,6 +361,7 @@ class Sdk:
             return response, parsed, response.read()
 
     async def aclose(self) -> None:
+        """Close the clients this driver made."""
         for client in self._owned:
             if self.is_async:
                 await client.close()
@@ -356,9 +377,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 def fp() -> Iterator[FakeProvider]:
     """One fake provider for the module (each test starts with an empty script)."""
     gc.freeze()  # what exists now is never garbage: keeps the tests' gc.collect() calls cheap
-    with FakeProvider() as provider:
-        yield provider
-    gc.unfreeze()
+    try:
+        with FakeProvider() as provider:
+            yield provider
+    finally:
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="module")
@@ -379,6 +402,7 @@ async def async_client(fp: FakeProvider) -> AsyncIterator[openai.AsyncOpenAI]:
 
 @pytest.fixture(autouse=True)
 def _fresh_script(fp: FakeProvider) -> Iterator[None]:
+    """Each test scripts its own replies, and consumes all of them."""
     fp.reset()
     yield
     assert fp.pending == 0, "a scripted reply was not consumed"
@@ -443,7 +467,14 @@ async def test_chat_tool_call(telemetry: Telemetry, sdk: Sdk) -> None:
     tools: Any = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
     result = await sdk.call(lambda c: c.chat.completions.create(model=MODEL, messages=HI, tools=tools))
     assert type(result) is openai.types.chat.ChatCompletion
-    assert result.choices[0].message.tool_calls[0].function.name == "weather"
+    tool_calls = result.choices[0].message.tool_calls
+    assert tool_calls is not None and len(tool_calls) == 1
+    call: Any = tool_calls[0]
+    assert (call.type, call.function.name, call.function.arguments) == (
+        "function",
+        "weather",
+        '{"city": "Paris"}',
+    )
     check(telemetry, sdk.fp, Expect(response_id="chatcmpl-2", finish_reasons=("tool_calls",)))
 
 
@@ -637,6 +668,30 @@ async def test_responses_stream_helper_counted_once(telemetry: Telemetry, sdk: S
         first_token=True,
     )
     check(telemetry, sdk.fp, expect)
+
+
+@pytest.mark.parametrize("name", ["chat", "responses"])
+async def test_stream_helper_left_early(telemetry: Telemetry, sdk: Sdk, name: str) -> None:
+    """Leaving a ``.stream()`` helper's ``with`` block early ends the request then, not at a later GC."""
+    case = STREAMS[name]
+    sdk.fp.script(case.reply())
+    if name == "chat":
+        manager = sdk.client.chat.completions.stream(model=MODEL, messages=HI)
+    else:
+        manager = sdk.client.responses.stream(model=RMODEL, input="hi")
+
+    def first_text(event: Any) -> bool:
+        return event.type in ("content.delta", "response.output_text.delta") and event.delta == "Hel"
+
+    if sdk.is_async:
+        async with manager as helper:
+            await sdk.items(helper, until=first_text)
+    else:
+        with manager as helper:
+            await sdk.items(helper, until=first_text)
+    assert telemetry.value("llm_telemetry_in_flight_requests") == 0  # helper still referenced: no GC yet
+    check(telemetry, sdk.fp, cut(case, "cancelled", first_token=True))
+    del helper
 
 
 async def test_responses_stream_failed(telemetry: Telemetry, sdk: Sdk) -> None:
@@ -1018,28 +1073,30 @@ async def test_stream_dies_after_finish_reason_before_usage(telemetry: Telemetry
 
 
 async def test_stream_state_is_constant_size(telemetry: Telemetry, sdk: Sdk) -> None:
-    """A 2000-chunk stream: the proxy's state neither gains attributes nor grows (traced allocations)."""
+    """2000 chunks: the proxy's state gains no attribute, and what our code keeps alive does not grow."""
     sdk.fp.script(ChatStream(id="long", chunks=("x",) * 2000))
     stream = await sdk.call(lambda c: c.chat.completions.create(model=MODEL, messages=HI, stream=True))
     state = stream._self_state
     assert not hasattr(state, "__dict__")  # slots only: no per-chunk attribute can appear
     proxy_attributes = set(vars(stream))
-    only_ours = [tracemalloc.Filter(True, TELEMETRY_DIR + "*")]
-    tracemalloc.start()
-    try:
-        n = 0
-        iterator = stream.__aiter__() if sdk.is_async else iter(stream)
-        while n < 2001:
+    iterator = stream.__aiter__() if sdk.is_async else iter(stream)
+
+    async def advance(n: int) -> None:
+        for _ in range(n):
             await iterator.__anext__() if sdk.is_async else next(iterator)
-            n += 1
-            if n == 100:
-                before = tracemalloc.take_snapshot().filter_traces(only_ours)
             assert len(state.finish_reasons) == 0
-        after = tracemalloc.take_snapshot().filter_traces(only_ours)
+
+    await advance(1500)
+    tracemalloc.start()  # traced window: the last 500 content chunks (tracing slows the SDK down)
+    try:
+        await advance(501)
+        kept = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(True, TELEMETRY_DIR + "*"), tracemalloc.Filter(False, "*fakeprovider.py")]
+        )
     finally:
         tracemalloc.stop()
-    growth = sum(s.size_diff for s in after.compare_to(before, "filename"))
-    assert growth < 2048, after.compare_to(before, "lineno")[:5]
+    # Allocated by our code during 500 chunks and still alive: a few floats, never per-chunk state.
+    assert sum(stat.size for stat in kept.statistics("filename")) < 1024, kept.statistics("lineno")[:5]
     assert set(vars(stream)) == proxy_attributes
     rest = await sdk.items(stream)
     assert len(rest) == 1 and rest[0].choices[0].finish_reason == "stop"
@@ -1063,8 +1120,8 @@ async def test_retry_then_success(telemetry: Telemetry, sdk: Sdk, status: int, e
 
 
 async def test_timeout_retry_then_success(telemetry: Telemetry, sdk: Sdk, fast_backoff: None) -> None:
-    client = sdk.new_client(max_retries=2, timeout=0.1)
-    sdk.fp.script(Hang(0.5), Chat(id="chatcmpl-16"))
+    client = sdk.new_client(max_retries=2, timeout=0.2)
+    sdk.fp.script(Hang(0.6), Chat(id="chatcmpl-16"))
     result = await sdk.call(lambda c: c.chat.completions.create(model=MODEL, messages=HI), client)
     assert result.id == "chatcmpl-16"
     check(telemetry, sdk.fp, Expect(response_id="chatcmpl-16", retries=("timeout",)))
@@ -1075,7 +1132,7 @@ async def test_timeout_retry_then_success(telemetry: Telemetry, sdk: Sdk, fast_b
     [
         (Error(429), openai.RateLimitError, "rate_limit"),
         (Error(500), openai.InternalServerError, "server"),
-        (Hang(0.5), openai.APITimeoutError, "timeout"),
+        (Hang(0.6), openai.APITimeoutError, "timeout"),
     ],
 )
 async def test_retries_exhausted(
@@ -1086,7 +1143,7 @@ async def test_retries_exhausted(
     exc_type: type[Exception],
     error_type: str,
 ) -> None:
-    client = sdk.new_client(max_retries=2, timeout=0.1)
+    client = sdk.new_client(max_retries=2, timeout=0.2)
     sdk.fp.script(reply, reply, reply)
     with pytest.raises(exc_type):
         await sdk.call(lambda c: c.chat.completions.create(model=MODEL, messages=HI), client)
@@ -1354,11 +1411,11 @@ async def test_provider_not_confused_by_reused_client_ids(fp: FakeProvider) -> N
         )
         assert provider_of(azure.chat.completions) == "azure.ai.openai"
         del azure
-        gc.collect()  # clients sit in reference cycles
+        gc.collect(1)  # clients sit in reference cycles (young ones: cheap)
         plain = openai.OpenAI(base_url=fp.openai_base_url, api_key="x", http_client=http)
         assert provider_of(plain.chat.completions) == "openai"
         del plain
-        gc.collect()
+        gc.collect(1)
     http.close()
 
 
@@ -1375,6 +1432,8 @@ async def test_uninstrument_restores_originals_and_reinstrument_works(telemetry:
     assert telemetry.spans() == ()
     llm_telemetry.instrument(registry=telemetry.registry)
     llm_telemetry.instrument(registry=telemetry.registry)  # idempotent: hooked once
+    for cls, name in _HOOKED:
+        assert vars(cls)[name].__wrapped__ is ORIGINALS[cls, name], (cls, name)
     result = await sdk.call(lambda c: c.chat.completions.create(model=MODEL, messages=HI))
     assert result.id == "chatcmpl-23"
     check(telemetry, sdk.fp, Expect(response_id="chatcmpl-23"))

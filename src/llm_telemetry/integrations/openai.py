@@ -11,7 +11,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any
+
+from pydantic import BaseModel
 
 from ..record import Call, active, begin, internal_error
 from ..streams import AsyncStreamProxy, StreamProxy, StreamState
@@ -77,9 +80,10 @@ def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Sampling parameters the conventions name, for the span (only plain numbers are taken)."""
     attrs: dict[str, Any] = {}
     for key, name in _REQUEST_ATTRIBUTES.items():
-        value = kwargs.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            attrs[name] = value
+        if key in kwargs:
+            value = kwargs[key]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                attrs[name] = value
     return attrs
 
 
@@ -107,7 +111,11 @@ class ChatState(StreamState):
                     if getattr(choice, "text", None):
                         self.call.output_seen()
                 elif delta.content or delta.tool_calls or getattr(delta, "refusal", None):
-                    self.call.output_seen()
+                    call = self.call  # Call.output_seen() inlined: this runs for nearly every chunk
+                    now = perf_counter()
+                    if call.first_output is None:
+                        call.first_output = now
+                    call.last_output = now
                 reason = choice.finish_reason
                 if reason:
                     self.finish_reasons.append(reason)
@@ -115,7 +123,10 @@ class ChatState(StreamState):
         usage = chunk.usage
         if usage is not None:
             self.usage = from_openai_chat(usage)
-        return self.restore(chunk) if self.hide_usage_chunk else False
+            return self.hide_usage_chunk and not choices
+        if self.hide_usage_chunk:  # what restore() does, inlined for the hot path
+            chunk.__pydantic_fields_set__.discard("usage")
+        return False
 
     def restore(self, chunk: Any) -> bool:
         if not self.hide_usage_chunk:
@@ -290,7 +301,7 @@ def _sync_wrapper(ep: Endpoint) -> Callable[..., Any]:
         with call:
             result = wrapped(*args, **kwargs)
         parsed = result
-        if is_raw_response(result):
+        if not isinstance(result, BaseModel) and is_raw_response(result):
             try:
                 parsed = result.parse()
             except Exception as exc:
@@ -309,7 +320,7 @@ def _async_wrapper(ep: Endpoint) -> Callable[..., Any]:
         with call:
             result = await wrapped(*args, **kwargs)
         parsed = result
-        if is_raw_response(result):
+        if not isinstance(result, BaseModel) and is_raw_response(result):
             try:
                 parsed = result.parse()
                 if inspect.isawaitable(parsed):
@@ -322,9 +333,20 @@ def _async_wrapper(ep: Endpoint) -> Callable[..., Any]:
     return wrapper
 
 
+def _helper_close(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    """``.stream()`` helpers close the HTTP response, not the stream they read: end our proxy's call here,
+    else a helper left early stays in flight until the garbage collector finds it."""
+    state = getattr(getattr(instance, "_raw_stream", None), "_self_state", None)
+    if isinstance(state, StreamState):
+        state.end("cancelled")  # idempotent: a no-op after the stream was exhausted
+    return wrapped(*args, **kwargs)
+
+
 def patches() -> list[Patch]:
     """Every hook this integration installs (classes resolved from the installed SDK)."""
     from openai._base_client import AsyncAPIClient, SyncAPIClient
+    from openai.lib.streaming import chat as chat_helpers
+    from openai.lib.streaming import responses as responses_helpers
     from openai.resources import completions as text
     from openai.resources import embeddings
     from openai.resources.chat import completions as chat
@@ -343,6 +365,10 @@ def patches() -> list[Patch]:
         Patch(embeddings.AsyncEmbeddings, "create", _async_wrapper(EMBEDDINGS)),
         Patch(SyncAPIClient, "_sleep_for_retry", retry_wrapper),
         Patch(AsyncAPIClient, "_sleep_for_retry", retry_wrapper),
+        Patch(chat_helpers.ChatCompletionStream, "close", _helper_close),
+        Patch(chat_helpers.AsyncChatCompletionStream, "close", _helper_close),
+        Patch(responses_helpers.ResponseStream, "close", _helper_close),
+        Patch(responses_helpers.AsyncResponseStream, "close", _helper_close),
     ]
     if "parse" in vars(responses.Responses):
         out.append(Patch(responses.Responses, "parse", _sync_wrapper(RESPONSES)))
