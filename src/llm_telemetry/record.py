@@ -283,6 +283,19 @@ class Call:
             self.first_output = now
         self.last_output = now
 
+    @property
+    def captures(self) -> bool:
+        """True when the user opted into content capture and there is a span to carry it."""
+        return self.span is not None and self.tel.settings.capture_content
+
+    def capture(self, name: str, value: str) -> None:
+        """Put prompt or completion text on the span (callers check :attr:`captures` first)."""
+        try:
+            if self.span is not None and not self.done:
+                self.span.set_attribute(name, value)
+        except Exception as exc:
+            internal_error("content", exc)
+
     # -- the single end ---------------------------------------------------------------------------
 
     def succeed(

@@ -20,6 +20,7 @@ from typing import Any
 
 import wrapt
 
+from .content import OUTPUT, output_json
 from .record import Call, internal_error
 from .usage import Usage
 
@@ -29,8 +30,17 @@ __all__ = ["AsyncStreamProxy", "StreamProxy", "StreamState", "flush"]
 class StreamState:
     """What an SDK's chunks mean. Subclasses implement :meth:`observe`; the end is shared."""
 
-    __slots__ = ("blind", "call", "complete", "finish_reasons", "response_id", "response_model", "usage",
-                 "usage_requested")  # fmt: skip
+    __slots__ = (
+        "blind",
+        "call",
+        "complete",
+        "finish_reasons",
+        "response_id",
+        "response_model",
+        "text",
+        "usage",
+        "usage_requested",
+    )
 
     def __init__(self, call: Call, usage_requested: bool = True) -> None:
         self.call = call
@@ -43,6 +53,8 @@ class StreamState:
         self.usage_requested = usage_requested
         #: :meth:`observe` failed on some chunk: a missing terminal event proves nothing.
         self.blind = False
+        #: Output text pieces, kept only when the user opted into content capture.
+        self.text: list[str] | None = [] if call.captures else None
 
     def observe(self, chunk: Any) -> bool:
         """Take what ``chunk`` carries; return True to hide it from the caller."""
@@ -62,6 +74,8 @@ class StreamState:
         if call.done:
             return
         try:
+            if self.text is not None:
+                call.capture(OUTPUT, output_json(["".join(self.text)], self.finish_reasons))
             args = (self.usage, self.response_model, self.response_id, self.finish_reasons)
             if how == "exhausted":
                 failure = self.failure()

@@ -28,6 +28,7 @@ from typing import Any
 
 from opentelemetry.trace import NonRecordingSpan
 
+from .. import content
 from ..record import Call, active, begin, current_call, internal_error
 from ..streams import AsyncStreamProxy, StreamProxy, StreamState
 from ..usage import from_anthropic
@@ -80,7 +81,7 @@ def _begin(resource: Any, kwargs: dict[str, Any], stream: bool) -> Call | None:
     if tel is None:
         return None
     address, port = server_of(resource)
-    return begin(
+    call = begin(
         provider_of(resource),
         "chat",
         kwargs.get("model"),
@@ -89,6 +90,13 @@ def _begin(resource: Any, kwargs: dict[str, Any], stream: bool) -> Call | None:
         server_port=port,
         attributes=_request_attributes(kwargs) if tel.tracing.tracer is not None else None,
     )
+    if call is not None and call.captures:
+        messages, system = kwargs.get("messages"), kwargs.get("system")
+        if isinstance(messages, (list, tuple)):
+            call.capture(content.INPUT, content.input_json(messages))
+        if isinstance(system, (str, list)):
+            call.capture(content.SYSTEM, system if isinstance(system, str) else content.input_json(system))
+    return call
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -114,6 +122,8 @@ class MessagesState(StreamState):
         if kind == "content_block_delta":
             if event.delta.type in _OUTPUT_DELTAS:
                 self.call.output_seen()
+                if self.text is not None and event.delta.type == "text_delta":
+                    self.text.append(event.delta.text)
         elif kind == "message_delta":
             self.merge(event.usage)
             reason = event.delta.stop_reason
@@ -151,6 +161,10 @@ class MessagesState(StreamState):
 
 def _finish(call: Call, message: Any) -> None:
     reason = getattr(message, "stop_reason", None)
+    if call.captures:
+        blocks = getattr(message, "content", None) or ()
+        text = "".join(b.text for b in blocks if getattr(b, "type", None) == "text")
+        call.capture(content.OUTPUT, content.output_json([text], [reason or ""]))
     call.succeed(
         from_anthropic(getattr(message, "usage", None)),
         getattr(message, "model", None),

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .. import content
 from ..record import Call, active, begin, internal_error
 from ..streams import AsyncStreamProxy, StreamProxy, StreamState
 from ..usage import from_openai_chat, from_openai_responses
@@ -110,12 +111,16 @@ class ChatState(StreamState):
                 if delta is None:  # legacy completions carry text on the choice
                     if getattr(choice, "text", None):
                         self.call.output_seen()
+                        if self.text is not None:
+                            self.text.append(choice.text)
                 elif delta.content or delta.tool_calls or getattr(delta, "refusal", None):
                     call = self.call  # Call.output_seen() inlined: this runs for nearly every chunk
                     now = perf_counter()
                     if call.first_output is None:
                         call.first_output = now
                     call.last_output = now
+                    if self.text is not None and delta.content:
+                        self.text.append(delta.content)
                 reason = choice.finish_reason
                 if reason:
                     self.finish_reasons.append(reason)
@@ -152,6 +157,8 @@ class ResponsesState(StreamState):
         kind = event.type
         if kind.endswith(".delta"):
             self.call.output_seen()
+            if self.text is not None and kind == "response.output_text.delta":
+                self.text.append(event.delta)
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
             response = event.response
             self.response_model = response.model
@@ -255,6 +262,8 @@ def _prepare(ep: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Call 
         server_port=port,
         attributes=request_attributes(kwargs) if tel.tracing.tracer is not None else None,
     )
+    if call is not None and call.captures:
+        _capture_input(call, kwargs)
     if call is None or not stream or not ep.injects_usage:
         return call, True, False
     options = kwargs.get("stream_options")
@@ -266,6 +275,31 @@ def _prepare(ep: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Call 
         {**options, "include_usage": True} if isinstance(options, dict) else {"include_usage": True}
     )
     return call, True, True
+
+
+def _capture_input(call: Call, kwargs: dict[str, Any]) -> None:
+    """Opt-in content capture of the request: messages, Responses input and instructions, or prompt."""
+    for key in ("messages", "input", "prompt"):
+        value = kwargs.get(key)
+        if isinstance(value, (str, list, tuple)):
+            call.capture(content.INPUT, content.input_json(value))
+            break
+    instructions = kwargs.get("instructions")
+    if isinstance(instructions, str):
+        call.capture(content.SYSTEM, instructions)
+
+
+def _output_texts(result: Any) -> list[str]:
+    """Assistant text of a non-stream result, one entry per choice (content capture only)."""
+    text = getattr(result, "output_text", None)  # Responses API
+    if isinstance(text, str):
+        return [text]
+    out = []
+    for choice in getattr(result, "choices", None) or ():
+        message = getattr(choice, "message", None)
+        value = getattr(message, "content", None) if message is not None else getattr(choice, "text", None)
+        out.append(value if isinstance(value, str) else "")
+    return out
 
 
 def _stream_state(ep: Endpoint, call: Call, requested: bool, hide: bool) -> StreamState:
@@ -286,6 +320,11 @@ def _settle(
                 return wrapped
             replace_parsed(result, parsed, wrapped)
             return result
+        if call.captures:
+            texts = _output_texts(parsed)
+            if texts:
+                reasons = [c.finish_reason or "" for c in getattr(parsed, "choices", None) or ()]
+                call.capture(content.OUTPUT, content.output_json(texts, reasons))
         ep.finish(call, parsed)
     except Exception as exc:
         internal_error("result", exc)
