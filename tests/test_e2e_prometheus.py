@@ -190,8 +190,7 @@ def test_every_metric_name_queried_is_exposed(stack: Stack) -> None:
 
 
 def test_promtool_accepts_the_exposition(stack: Stack) -> None:
-    result = subprocess.run(
-        ["promtool", "check", "metrics"], input=_get(stack.metrics_url), capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
+    exposition = _get(stack.metrics_url)
+    command = ["promtool", "check", "metrics"]
+    result = subprocess.run(command, input=exposition, capture_output=True, text=True, timeout=60)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
