@@ -156,6 +156,14 @@ def uninstrument() -> None:
             _server = None
 
 
+def hook_of(original: object) -> Patch | None:
+    """The installed patch whose original is ``original`` (for layers that captured it before us)."""
+    for patch in _patches:
+        if patch.original is original:
+            return patch
+    return None
+
+
 def is_instrumented() -> bool:
     """True between ``instrument()`` and ``uninstrument()``."""
     return record.active() is not None

@@ -116,20 +116,19 @@ def _hooked(func: Any) -> Any:
     """``func``, or our hook of it when the client captured the original before ``instrument()``."""
     if isinstance(func, (wrapt.FunctionWrapper, wrapt.BoundFunctionWrapper)):
         return func
-    from ..instrumentation import _patches
+    from ..instrumentation import hook_of
 
-    target = getattr(func, "__func__", func)
-    for patch in _patches:
-        if patch.original is target:
-            log_once(
-                "instructor_early_client",
-                "llm_telemetry: an instructor client was created before instrument(); its calls are "
-                "routed through the hooked SDK method. Call instrument() before creating clients.",
-            )
-            hook = vars(patch.owner)[patch.name]
-            owner = getattr(func, "__self__", None)
-            return hook if owner is None else hook.__get__(owner, type(owner))
-    return func
+    patch = hook_of(getattr(func, "__func__", func))
+    if patch is None:
+        return func
+    log_once(
+        "instructor_early_client",
+        "llm_telemetry: an instructor client was created before instrument(); its calls are "
+        "routed through the hooked SDK method. Call instrument() before creating clients.",
+    )
+    hook = vars(patch.owner)[patch.name]
+    owner = getattr(func, "__self__", None)
+    return hook if owner is None else hook.__get__(owner, type(owner))
 
 
 def _attempts(structured: _Structured, func: Callable[..., Any]) -> Callable[..., Any]:
