@@ -95,6 +95,23 @@ class StreamState:
             internal_error("stream_end", err)
 
 
+def ask_for_usage(kwargs: dict[str, Any], inject: bool) -> tuple[bool, bool]:
+    """For OpenAI-style chat streams: ask for the final usage chunk unless the caller decided.
+
+    Returns ``(requested, hide)``: whether usage will arrive, and whether the usage-only chunk must be
+    hidden because we, not the caller, asked for it. An explicit ``include_usage`` is respected.
+    """
+    options = kwargs.get("stream_options")
+    if isinstance(options, dict) and "include_usage" in options:
+        return bool(options["include_usage"]), False
+    if not inject:
+        return False, False
+    kwargs["stream_options"] = (
+        {**options, "include_usage": True} if isinstance(options, dict) else {"include_usage": True}
+    )
+    return True, True
+
+
 def _observe_failed(state: StreamState, chunk: Any, err: Exception) -> bool:
     internal_error("stream_chunk", err)
     state.blind = True

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from ..errors import classify
 from ..record import Call, active, begin, current_call, internal_error
-from ..streams import AsyncStreamProxy, StreamProxy, StreamState
+from ..streams import AsyncStreamProxy, StreamProxy, StreamState, ask_for_usage
 from ..usage import Usage, from_litellm
 from ._patch import Patch
 from .openai import request_attributes
@@ -190,16 +190,8 @@ def _prepare(ep: Endpoint, args: Any, kwargs: dict[str, Any]) -> tuple[Call | No
     )
     if call is None or not stream:
         return call, True, False
-    options = kwargs.get("stream_options")
-    if isinstance(options, dict) and "include_usage" in options:
-        return call, bool(options["include_usage"]), False
-    if not tel.settings.inject_stream_usage:
-        return call, False, False
     # LiteLLM never rejects stream_options; it forwards it or maps it onto the provider's usage.
-    kwargs["stream_options"] = (
-        {**options, "include_usage": True} if isinstance(options, dict) else {"include_usage": True}
-    )
-    return call, True, True
+    return call, *ask_for_usage(kwargs, tel.settings.inject_stream_usage)
 
 
 def _first_owned(call: Call, inner: Callable[[], Any]) -> Callable[[], Any]:

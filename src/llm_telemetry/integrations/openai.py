@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from .. import content
 from ..record import Call, active, begin, internal_error
-from ..streams import AsyncStreamProxy, StreamProxy, StreamState
+from ..streams import AsyncStreamProxy, StreamProxy, StreamState, ask_for_usage
 from ..usage import from_openai_chat, from_openai_responses
 from ._patch import Patch
 from ._stainless import is_raw_response, replace_parsed, retry_wrapper, server_of
@@ -266,15 +266,7 @@ def _prepare(ep: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Call 
         _capture_input(call, kwargs)
     if call is None or not stream or not ep.injects_usage:
         return call, True, False
-    options = kwargs.get("stream_options")
-    if isinstance(options, dict) and "include_usage" in options:
-        return call, bool(options["include_usage"]), False
-    if not tel.settings.inject_stream_usage:
-        return call, False, False
-    kwargs["stream_options"] = (
-        {**options, "include_usage": True} if isinstance(options, dict) else {"include_usage": True}
-    )
-    return call, True, True
+    return call, *ask_for_usage(kwargs, tel.settings.inject_stream_usage)
 
 
 def _capture_input(call: Call, kwargs: dict[str, Any]) -> None:
