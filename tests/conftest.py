@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# LiteLLM: bundled cost map and catalogs only (no network here), before any test imports it.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry
 
 import llm_telemetry
+from llm_telemetry.fakeprovider import FakeProvider
 
 # The global TracerProvider can be set once per process: every test module shares this exporter.
 EXPORTER = InMemorySpanExporter()
@@ -64,6 +71,20 @@ def telemetry(request: pytest.FixtureRequest) -> Iterator[Telemetry]:
     finally:
         llm_telemetry.uninstrument()
         EXPORTER.clear()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeProvider]:
+    """A fake provider on loopback, shared by a test module."""
+    with FakeProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def fp(server: FakeProvider) -> FakeProvider:
+    """The module's fake provider with an empty script and request log."""
+    server.reset()
+    return server
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -84,18 +84,6 @@ def spans(exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
     exporter.clear()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeProvider]:
-    with FakeProvider() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fp(server: FakeProvider) -> FakeProvider:
-    server.reset()
-    return server
-
-
 @pytest.fixture
 def reg(spans: InMemorySpanExporter) -> Iterator[CollectorRegistry]:
     registry = CollectorRegistry()

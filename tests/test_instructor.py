@@ -7,13 +7,7 @@ retries, and one INTERNAL parent span holds one CLIENT child per attempt.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no cost-map download
-os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")  # bundled catalogs only; its telemetry is opt-in
-
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -48,18 +42,6 @@ MISSING, WRONG, VALID = '{"name": "a"}', '{"name": "a", "age": "x"}', '{"name": 
 class User(pydantic.BaseModel):
     name: str
     age: int
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeProvider]:
-    with FakeProvider() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fp(server: FakeProvider) -> FakeProvider:
-    server.reset()
-    return server
 
 
 def _chat(content: str, prompt: int, completion: int, **extra: Any) -> Chat:

@@ -6,12 +6,6 @@ Real ``litellm`` (imported once: it is slow) talks to the local fake provider th
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no cost-map download
-os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")  # bundled catalogs only; its telemetry is opt-in
-
-from collections.abc import Iterator
 from typing import Any
 
 import litellm
@@ -40,18 +34,6 @@ litellm.suppress_debug_info = True
 HI: Any = [{"role": "user", "content": "hi"}]
 GPT = "openai/gpt-4o-mini"
 CLAUDE = "anthropic/claude-sonnet-4-5"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeProvider]:
-    with FakeProvider() as provider:
-        yield provider
-
-
-@pytest.fixture
-def fp(server: FakeProvider) -> FakeProvider:
-    server.reset()
-    return server
 
 
 def _openai(fp: FakeProvider) -> dict[str, Any]:
