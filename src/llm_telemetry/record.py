@@ -205,13 +205,10 @@ class Call:
         self.key: tuple[str, ...] = ()
         metrics = tel.metrics
         if metrics is not None:
-            attrs = self.attrs
-            raw = (
-                provider,
-                normalize_model(self.request_model),
-                operation,
-                *(label_value(attrs.get(n, "")) for n in tel.attribute_names),
-            )
+            raw: tuple[str, ...] = (provider, normalize_model(self.request_model), operation)
+            if tel.attribute_names:  # no generator to build when no attribution label is declared
+                attrs = self.attrs
+                raw += tuple(label_value(attrs.get(n, "")) for n in tel.attribute_names)
             self.key = metrics.admit(raw)
             self.series = metrics.series(self.key, stream)
             self.series.in_flight.inc()
@@ -351,8 +348,18 @@ class Call:
         if self.done:
             return
         self.done = True
-        end: _End = (outcome, time.perf_counter(), usage, response_model, response_id, finish_reasons, exc,
-                     error_type, missing_reason)  # fmt: skip
+        now = time.perf_counter()
+        end: _End = (
+            outcome,
+            now,
+            usage,
+            response_model,
+            response_id,
+            finish_reasons,
+            exc,
+            error_type,
+            missing_reason,
+        )
         hold = _hold.get()
         if hold is not None and hold.keep(self, end):
             return
@@ -401,8 +408,7 @@ class Call:
         if metrics is not None and series is not None:
             fam = metrics.families
             series.in_flight.dec()
-            (series.success if outcome == "success" else series.error if outcome == "error" else
-             series.cancelled).inc()  # fmt: skip
+            getattr(series, outcome).inc()  # the success / error / cancelled child
             series.duration.observe(duration)
             if error_type is not None:
                 fam.errors.labels(*self.key, error_type).inc()
@@ -432,23 +438,20 @@ class Call:
                         self.provider,
                     )
             else:
-                reason = missing_reason if missing_reason is not None else (
-                    "not_reported" if outcome == "success" else None)  # fmt: skip
+                reason = missing_reason
+                if reason is None and outcome == "success":
+                    reason = "not_reported"
                 if reason is not None:
                     fam.usage_missing.labels(*self.key, reason).inc()
             for raw in finish_reasons:
                 metrics.finish_reason(series, finish_reason_label(raw)).inc()
+            first, last = self.first_output, self.last_output
             if ttft is not None:
                 series.ttft.observe(ttft)
-                if (
-                    outcome == "success"
-                    and usage is not None
-                    and usage.output is not None
-                    and usage.output >= 2
-                    and self.last_output is not None
-                    and self.last_output > self.first_output  # type: ignore[operator]
-                ):
-                    series.tpot.observe((self.last_output - self.first_output) / (usage.output - 1))  # type: ignore[operator]
+            if outcome == "success" and first is not None and last is not None and last > first:
+                produced = usage.output if usage is not None else None
+                if produced is not None and produced >= 2:
+                    series.tpot.observe((last - first) / (produced - 1))
 
         span = self.span
         if span is not None:

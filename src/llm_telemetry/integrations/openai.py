@@ -77,6 +77,26 @@ def provider_of(resource: Any) -> str:
     return provider
 
 
+#: id(client) -> (its base_url object, its type, provider, server.address, server.port). The URL object
+#: and the type are compared by identity, so a reused id or a replaced ``base_url`` is a miss.
+_clients: dict[int, tuple[Any, type, str, str | None, int | None]] = {}
+
+
+def _client_info(resource: Any) -> tuple[str, str | None, int | None]:
+    """Provider, address and port of the client behind ``resource``, cached per client object."""
+    client = getattr(resource, "_client", None)
+    url = getattr(client, "base_url", None)
+    key = id(client)
+    found = _clients.get(key)
+    if found is not None and found[0] is url and found[1] is type(client):
+        return found[2], found[3], found[4]
+    address, port = server_of(resource)
+    provider = provider_of(resource)
+    if len(_clients) < 4096 or key in _clients:
+        _clients[key] = (url, type(client), provider, address, port)
+    return provider, address, port
+
+
 def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Sampling parameters the conventions name, for the span (only plain numbers are taken)."""
     attrs: dict[str, Any] = {}
@@ -252,9 +272,9 @@ def _prepare(ep: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Call 
     tel = active()
     if tel is None:
         return None, True, False
-    address, port = server_of(instance)
+    provider, address, port = _client_info(instance)
     call = begin(
-        provider_of(instance),
+        provider,
         ep.operation,
         kwargs.get("model"),
         stream=stream,
