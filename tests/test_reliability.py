@@ -549,3 +549,23 @@ def test_a_forked_child_records_on_its_own(telemetry: Telemetry) -> None:
     assert telemetry.value("llm_telemetry_requests_total", outcome="success") == 2
     assert telemetry.value("llm_telemetry_requests_total", outcome="cancelled") == 1
     assert telemetry.value("llm_telemetry_input_tokens_total") == 12
+
+
+def test_span_start_failure_keeps_metrics_and_in_flight_exact(
+    telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A span processor that raises on start costs the request its span, never its metrics."""
+    tel = record.active()
+    assert tel is not None
+
+    def broken(name: str, attributes: dict[str, Any]) -> Any:
+        raise RuntimeError("span processor on_start failed")
+
+    monkeypatch.setattr(tel.tracing, "start_span", broken)
+    client = client_for(serve(usage_of(7, 3)))
+    for _ in range(3):
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    assert telemetry.value("llm_telemetry_requests_total", outcome="success") == 3
+    assert telemetry.value("llm_telemetry_input_tokens_total") == 21
+    assert telemetry.value("llm_telemetry_in_flight_requests") == 0
+    assert telemetry.value("llm_telemetry_internal_errors_total", stage="begin") == 3

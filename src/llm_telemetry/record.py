@@ -230,7 +230,10 @@ class Call:
                 span_attrs.update(extra)
             for name, value in self.attrs.items():
                 span_attrs[ATTRIBUTION_PREFIX + name] = value
-            self.span = tel.tracing.start_span(f"{operation} {self.request_model}", span_attrs)
+            try:  # a broken span processor must not cost the request its metrics (or leak in-flight)
+                self.span = tel.tracing.start_span(f"{operation} {self.request_model}", span_attrs)
+            except Exception as exc:
+                internal_error("begin", exc)
 
     # -- the extent of the SDK invocation ---------------------------------------------------------
 

@@ -80,7 +80,9 @@ def _get(obj: Any, name: str) -> Any:
     """Field ``name`` of a dict or an object; None when absent. Never raises."""
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if type(obj) is dict:  # the common shapes first: the ABC check below is slow on the hot path
+        return obj.get(name)
+    if not hasattr(type(obj), "model_fields") and isinstance(obj, Mapping):
         return obj.get(name)
     try:
         value = getattr(obj, name, None)
@@ -109,6 +111,14 @@ def _subset(part: int | None, whole: int | None) -> int | None:
     return part
 
 
+def _parts(first: int | None, second: int | None, whole: int | None) -> tuple[int | None, int | None]:
+    """Two disjoint subsets of ``whole`` (cache reads and writes): the second goes if they overflow it."""
+    first, second = _subset(first, whole), _subset(second, whole)
+    if first is not None and second is not None and whole is not None and first + second > whole:
+        second = None
+    return first, second
+
+
 def from_openai_chat(usage: Any) -> Usage | None:
     """OpenAI Chat Completions / legacy Completions / Embeddings ``usage``."""
     if usage is None or isinstance(usage, (str, bytes, int, float, list)):
@@ -116,11 +126,12 @@ def from_openai_chat(usage: Any) -> Usage | None:
     prompt = _count(usage, "prompt_tokens")
     completion = _count(usage, "completion_tokens")
     details = _get(usage, "prompt_tokens_details")
+    read, write = _parts(_count(details, "cached_tokens"), _count(details, "cache_write_tokens"), prompt)
     return Usage(
         input=prompt,
         output=completion,
-        cache_read=_subset(_count(details, "cached_tokens"), prompt),
-        cache_write=_subset(_count(details, "cache_write_tokens"), prompt),
+        cache_read=read,
+        cache_write=write,
         reasoning=_subset(_count(usage, "completion_tokens_details", "reasoning_tokens"), completion),
     )
 
@@ -132,11 +143,12 @@ def from_openai_responses(usage: Any) -> Usage | None:
     inp = _count(usage, "input_tokens")
     out = _count(usage, "output_tokens")
     details = _get(usage, "input_tokens_details")
+    read, write = _parts(_count(details, "cached_tokens"), _count(details, "cache_write_tokens"), inp)
     return Usage(
         input=inp,
         output=out,
-        cache_read=_subset(_count(details, "cached_tokens"), inp),
-        cache_write=_subset(_count(details, "cache_write_tokens"), inp),
+        cache_read=read,
+        cache_write=write,
         reasoning=_subset(_count(usage, "output_tokens_details", "reasoning_tokens"), out),
     )
 
@@ -151,14 +163,17 @@ def from_anthropic(usage: Any) -> Usage | None:
     out = _count(usage, "output_tokens")
     total_input = None if uncached is None else uncached + (read or 0) + (write or 0)
     creation = _get(usage, "cache_creation")
+    five, hour = _count(creation, "ephemeral_5m_input_tokens"), _count(creation, "ephemeral_1h_input_tokens")
+    if write is None or (five or 0) + (hour or 0) > write:  # a split that does not add up is noise
+        five = hour = None
     return Usage(
         input=total_input,
         output=out,
         cache_read=read,
         cache_write=write,
         reasoning=_subset(_count(usage, "output_tokens_details", "thinking_tokens"), out),
-        cache_write_5m=_count(creation, "ephemeral_5m_input_tokens"),
-        cache_write_1h=_count(creation, "ephemeral_1h_input_tokens"),
+        cache_write_5m=five,
+        cache_write_1h=hour,
     )
 
 
