@@ -569,3 +569,21 @@ def test_span_start_failure_keeps_metrics_and_in_flight_exact(
     assert telemetry.value("llm_telemetry_input_tokens_total") == 21
     assert telemetry.value("llm_telemetry_in_flight_requests") == 0
     assert telemetry.value("llm_telemetry_internal_errors_total", stage="begin") == 3
+
+
+def test_set_up_failure_lets_the_call_through_unrecorded(
+    telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault before the call starts (resolving the provider) never reaches the caller."""
+    from llm_telemetry.integrations import openai as integration
+
+    def broken(resource: Any) -> Any:
+        raise RuntimeError("provider resolution failed")
+
+    monkeypatch.setattr(integration, "_client_info", broken)
+    client = client_for(serve(usage_of(7, 3)))
+    reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    assert reply.usage is not None and reply.usage.prompt_tokens == 7
+    assert telemetry.value("llm_telemetry_requests_total") == 0
+    assert telemetry.value("llm_telemetry_in_flight_requests") == 0
+    assert telemetry.value("llm_telemetry_internal_errors_total", stage="begin") == 1

@@ -9,13 +9,14 @@ Nothing in this module ever raises into the caller: failures are counted in
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["Call", "Hold", "Telemetry", "begin", "current_call", "internal_error"]
 
 log = logging.getLogger("llm_telemetry")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 #: The call owning the current SDK invocation; an instrumented layer below it records nothing.
 _current: ContextVar[Call | None] = ContextVar("llm_telemetry_call", default=None)
@@ -127,6 +130,27 @@ def internal_error(stage: str, exc: BaseException) -> None:
             )
     except Exception:
         pass
+
+
+def guarded(stage: str, fallback: Any) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Make an integration's set-up step return ``fallback`` instead of raising into the LLM call.
+
+    For the steps before :func:`begin` (reading arguments, resolving the provider): on failure the
+    call simply goes through unrecorded, and the failure is counted under ``stage``.
+    """
+
+    def decorate(func: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(func)
+        def safe(*args: P.args, **kwargs: P.kwargs) -> T:
+            try:
+                return func(*args, **kwargs)
+            except Exception as exc:
+                internal_error(stage, exc)
+                return cast(T, fallback)
+
+        return safe
+
+    return decorate
 
 
 def current_call() -> Call | None:

@@ -29,7 +29,7 @@ from typing import Any
 from opentelemetry.trace import NonRecordingSpan
 
 from .. import content
-from ..record import Call, active, begin, current_call, internal_error
+from ..record import Call, active, begin, current_call, guarded, internal_error
 from ..streams import AsyncStreamProxy, StreamProxy, StreamState
 from ..usage import from_anthropic
 from ._patch import Patch
@@ -76,6 +76,7 @@ def _request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     return attrs
 
 
+@guarded("begin", None)
 def _begin(resource: Any, kwargs: dict[str, Any], stream: bool) -> Call | None:
     tel = active()
     if tel is None:
@@ -91,11 +92,16 @@ def _begin(resource: Any, kwargs: dict[str, Any], stream: bool) -> Call | None:
         attributes=_request_attributes(kwargs) if tel.tracing.tracer is not None else None,
     )
     if call is not None and call.captures:
-        messages, system = kwargs.get("messages"), kwargs.get("system")
-        if isinstance(messages, (list, tuple)):
-            call.capture(content.INPUT, content.input_json(messages))
-        if isinstance(system, (str, list)):
-            call.capture(content.SYSTEM, system if isinstance(system, str) else content.input_json(system))
+        try:
+            messages, system = kwargs.get("messages"), kwargs.get("system")
+            if isinstance(messages, (list, tuple)):
+                call.capture(content.INPUT, content.input_json(messages))
+            if isinstance(system, (str, list)):
+                call.capture(
+                    content.SYSTEM, system if isinstance(system, str) else content.input_json(system)
+                )
+        except Exception as exc:
+            internal_error("content", exc)
     return call
 
 

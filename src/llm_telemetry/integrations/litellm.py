@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import classify
-from ..record import Call, active, begin, current_call, internal_error
+from ..record import Call, active, begin, current_call, guarded, internal_error
 from ..streams import AsyncStreamProxy, StreamProxy, StreamState, ask_for_usage
 from ..usage import Usage, from_litellm
 from ._patch import Patch
@@ -169,6 +169,7 @@ EMBEDDINGS = Endpoint("embeddings", _finish_embeddings, 0, "aembedding")
 # -- the wrappers ---------------------------------------------------------------------------------
 
 
+@guarded("begin", (None, True, False))
 def _prepare(ep: Endpoint, args: Any, kwargs: dict[str, Any]) -> tuple[Call | None, bool, bool]:
     """Start the call; for streams, ask for the usage chunk. Returns (call, requested, hide)."""
     tel = active()

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .. import content
-from ..record import Call, active, begin, internal_error
+from ..record import Call, active, begin, guarded, internal_error
 from ..streams import AsyncStreamProxy, StreamProxy, StreamState, ask_for_usage
 from ..usage import from_openai_chat, from_openai_responses
 from ._patch import Patch
@@ -266,6 +266,7 @@ EMBEDDINGS = Endpoint("embeddings", _finish_embeddings, None, False)
 # -- the wrappers ---------------------------------------------------------------------------------
 
 
+@guarded("begin", (None, True, False))
 def _prepare(ep: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Call | None, bool, bool]:
     """Start the call; for chat streams, ask for the usage chunk. Returns (call, requested, hide)."""
     stream = kwargs.get("stream") is True
@@ -291,6 +292,13 @@ def _prepare(ep: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Call 
 
 def _capture_input(call: Call, kwargs: dict[str, Any]) -> None:
     """Opt-in content capture of the request: messages, Responses input and instructions, or prompt."""
+    try:
+        _capture_request(call, kwargs)
+    except Exception as exc:
+        internal_error("content", exc)
+
+
+def _capture_request(call: Call, kwargs: dict[str, Any]) -> None:
     for key in ("messages", "input", "prompt"):
         value = kwargs.get(key)
         if isinstance(value, (str, list, tuple)):
