@@ -80,15 +80,15 @@ def _get(obj: Any, name: str) -> Any:
     """Field ``name`` of a dict or an object; None when absent. Never raises."""
     if obj is None:
         return None
-    if type(obj) is dict:  # the common shapes first: the ABC check below is slow on the hot path
-        return obj.get(name)
-    if not hasattr(type(obj), "model_fields") and isinstance(obj, Mapping):
+    if type(obj) is dict:
         return obj.get(name)
     try:
-        value = getattr(obj, name, None)
+        value = getattr(obj, name, None)  # SDK objects: the hot path, so the slow checks come after
     except Exception:
         return None
     if value is None:
+        if isinstance(obj, Mapping):
+            return obj.get(name)
         # pydantic models keep unknown provider fields in model_extra.
         extra = getattr(obj, "__pydantic_extra__", None)
         if isinstance(extra, dict):
