@@ -64,6 +64,10 @@ class StreamState:
         """Undo what our request options changed in ``chunk``; True hides it. Runs even if observe fails."""
         return False
 
+    def awaiting_usage(self) -> bool:
+        """The response ended (finish reason seen) but the usage chunk we asked for has not arrived."""
+        return self.complete and self.usage is None and self.usage_requested and not self.call.done
+
     def failure(self) -> str | None:
         """An ``error_type`` when the stream completed but reported failure (e.g. ``response.failed``)."""
         return None
@@ -121,6 +125,38 @@ def _observe_failed(state: StreamState, chunk: Any, err: Exception) -> bool:
         return False
 
 
+#: Chunks read on ``close()`` to reach a usage chunk that follows the finish reason (normally one).
+DRAIN_LIMIT = 8
+
+
+def _drain(state: StreamState, next_chunk: Any) -> None:
+    """The caller stopped right after the finish reason: read on to the usage chunk, then end once."""
+    for _ in range(DRAIN_LIMIT):
+        try:
+            state.observe(next_chunk())
+        except StopIteration:
+            break
+        except Exception:
+            return
+        if state.usage is not None:
+            break
+    state.end("exhausted")
+
+
+async def _drain_async(state: StreamState, next_chunk: Any) -> None:
+    """:func:`_drain` for async streams."""
+    for _ in range(DRAIN_LIMIT):
+        try:
+            state.observe(await next_chunk())
+        except StopAsyncIteration:
+            break
+        except Exception:
+            return
+        if state.usage is not None:
+            break
+    state.end("exhausted")
+
+
 class _Chunks:
     """Iterates a sync stream for :class:`StreamProxy`, observing every chunk."""
 
@@ -175,7 +211,10 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
         return _Chunks(self._self_state, self._self_next, None).__next__()
 
     def close(self) -> None:
-        self._self_state.end("cancelled")
+        state = self._self_state
+        if state.awaiting_usage():
+            _drain(state, self._self_next)
+        state.end("cancelled")
         self.__wrapped__.close()
 
     def __enter__(self) -> StreamProxy:
@@ -224,7 +263,10 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
                 return chunk
 
     async def close(self) -> None:
-        self._self_state.end("cancelled")
+        state = self._self_state
+        if state.awaiting_usage():
+            await _drain_async(state, self._self_anext)
+        state.end("cancelled")
         closer = getattr(self.__wrapped__, "close", None) or getattr(self.__wrapped__, "aclose", None)
         if closer is not None:
             result = closer()
