@@ -80,7 +80,7 @@ def test_instrument_raises_config_error_and_hooks_nothing(monkeypatch: pytest.Mo
 def test_metric_registered_by_someone_else_is_named() -> None:
     registry = CollectorRegistry()
     Counter("llm_telemetry_errors", "someone else's", registry=registry)
-    with pytest.raises(ConfigError, match="'llm_telemetry_errors' is already registered"):
+    with pytest.raises(ConfigError, match="'llm_telemetry_errors_total' is already registered"):
         llm_telemetry.instrument(registry=registry)
     # Nothing half-registered is left behind: only the foreign collector remains.
     names = {metric.name for metric in registry.collect()}

@@ -65,6 +65,7 @@ class Families:
         multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ
 
         def counter(name: str, doc: str, labels: tuple[str, ...]) -> Counter:
+            # Named as exposed; prometheus-client keeps the family name without ``_total``.
             metric: Counter = self._register(Counter, name, doc, labels)
             return metric
 
@@ -73,53 +74,57 @@ class Families:
             return metric
 
         self.requests = counter(
-            "llm_telemetry_requests", "Finished LLM requests.", (*base, "stream", "outcome")
+            "llm_telemetry_requests_total", "Finished LLM requests.", (*base, "stream", "outcome")
         )
         self.errors = counter(
-            "llm_telemetry_errors", "Failed LLM requests by error type.", (*base, "error_type")
+            "llm_telemetry_errors_total", "Failed LLM requests by error type.", (*base, "error_type")
         )
         self.retries = counter(
-            "llm_telemetry_retries",
+            "llm_telemetry_retries_total",
             "Retried attempts: SDK-level HTTP retries and structured-output validation retries.",
             (*base, "error_type"),
         )
         token_labels = (*base, "response_model")
         self.tokens = {
             "input": counter(
-                "llm_telemetry_input_tokens",
+                "llm_telemetry_input_tokens_total",
                 "Input tokens billed, cache reads and writes included.",
                 token_labels,
             ),
             "output": counter(
-                "llm_telemetry_output_tokens", "Output tokens billed, reasoning included.", token_labels
+                "llm_telemetry_output_tokens_total", "Output tokens billed, reasoning included.", token_labels
             ),
             "cache_read": counter(
-                "llm_telemetry_cache_read_tokens", "Input tokens read from a prompt cache.", token_labels
+                "llm_telemetry_cache_read_tokens_total",
+                "Input tokens read from a prompt cache.",
+                token_labels,
             ),
             "cache_write": counter(
-                "llm_telemetry_cache_write_tokens", "Input tokens written to a prompt cache.", token_labels
+                "llm_telemetry_cache_write_tokens_total",
+                "Input tokens written to a prompt cache.",
+                token_labels,
             ),
             "reasoning": counter(
-                "llm_telemetry_reasoning_tokens",
+                "llm_telemetry_reasoning_tokens_total",
                 "Output tokens spent on reasoning or thinking.",
                 token_labels,
             ),
         }
         self.cost = counter(
-            "llm_telemetry_cost_usd",
+            "llm_telemetry_cost_usd_total",
             "Estimated spend in USD; components do not overlap.",
             (*token_labels, "component"),
         )
         self.unpriced = counter(
-            "llm_telemetry_unpriced_requests", "Requests whose model has no known price.", base
+            "llm_telemetry_unpriced_requests_total", "Requests whose model has no known price.", base
         )
         self.usage_missing = counter(
-            "llm_telemetry_usage_missing",
+            "llm_telemetry_usage_missing_total",
             "Requests that ended with no provider-reported usage.",
             (*base, "reason"),
         )
         self.finish_reasons = counter(
-            "llm_telemetry_finish_reasons", "How responses ended.", (*base, "finish_reason")
+            "llm_telemetry_finish_reasons_total", "How responses ended.", (*base, "finish_reason")
         )
         self.duration = histogram(
             "llm_telemetry_request_duration_seconds",
@@ -154,14 +159,14 @@ class Families:
             multiprocess_mode="max",
         )
         self.internal_errors = counter(
-            "llm_telemetry_internal_errors",
+            "llm_telemetry_internal_errors_total",
             "Failures inside the instrumentation, swallowed so the caller never sees them.",
             ("stage",),
         )
         for stage in INTERNAL_STAGES:  # at zero, so the reliability panel reads 0, not "no data"
             self.internal_errors.labels(stage)
         self.series_folded = counter(
-            "llm_telemetry_series_folded",
+            "llm_telemetry_series_folded_total",
             "Requests recorded under _OTHER labels because the label-set cap was reached.",
             (),
         )
