@@ -587,3 +587,17 @@ def test_set_up_failure_lets_the_call_through_unrecorded(
     assert telemetry.value("llm_telemetry_requests_total") == 0
     assert telemetry.value("llm_telemetry_in_flight_requests") == 0
     assert telemetry.value("llm_telemetry_internal_errors_total", stage="begin") == 1
+
+
+def test_span_usage_attributes_follow_the_usage_attribute_table(telemetry: Telemetry) -> None:
+    """``Call._record`` writes the usage attributes unrolled (hot path): same names, same order."""
+    from llm_telemetry.tracing import OLD_CACHE_WRITE, USAGE_ATTRIBUTES
+    from llm_telemetry.usage import Usage
+
+    call = record.begin("openai", "chat", "gpt-4o-mini")
+    assert call is not None
+    call.succeed(Usage(input=10, output=5, cache_read=3, cache_write=2, reasoning=1), "gpt-4o-mini")
+    (span,) = telemetry.spans()
+    names = [name for name in (span.attributes or {}) if name.startswith("gen_ai.usage.")]
+    assert names == [*USAGE_ATTRIBUTES.values(), OLD_CACHE_WRITE]
+    assert [span.attributes[n] for n in USAGE_ATTRIBUTES.values()] == [10, 5, 3, 2, 1]  # type: ignore[index]

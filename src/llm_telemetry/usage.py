@@ -126,14 +126,12 @@ def from_openai_chat(usage: Any) -> Usage | None:
     prompt = _count(usage, "prompt_tokens")
     completion = _count(usage, "completion_tokens")
     details = _get(usage, "prompt_tokens_details")
-    read, write = _parts(_count(details, "cached_tokens"), _count(details, "cache_write_tokens"), prompt)
-    return Usage(
-        input=prompt,
-        output=completion,
-        cache_read=read,
-        cache_write=write,
-        reasoning=_subset(_count(usage, "completion_tokens_details", "reasoning_tokens"), completion),
-    )
+    read = write = None
+    if details is not None:  # embeddings and many compatible APIs have none
+        read, write = _parts(_count(details, "cached_tokens"), _count(details, "cache_write_tokens"), prompt)
+    reasoning = _subset(_count(usage, "completion_tokens_details", "reasoning_tokens"), completion)
+    # Positional (input, output, cache_read, cache_write, reasoning): cheaper than keywords per call.
+    return Usage(prompt, completion, read, write, reasoning)
 
 
 def from_openai_responses(usage: Any) -> Usage | None:

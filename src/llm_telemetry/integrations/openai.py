@@ -53,6 +53,7 @@ _REQUEST_ATTRIBUTES = {
     "seed": "gen_ai.request.seed",
     "n": "gen_ai.request.choice.count",
 }
+_REQUEST_KEYS = frozenset(_REQUEST_ATTRIBUTES)
 
 
 def provider_of(resource: Any) -> str:
@@ -100,6 +101,8 @@ def _client_info(resource: Any) -> tuple[str, str | None, int | None]:
 def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Sampling parameters the conventions name, for the span (only plain numbers are taken)."""
     attrs: dict[str, Any] = {}
+    if _REQUEST_KEYS.isdisjoint(kwargs):  # the usual call sets none: one C-level check, not nine
+        return attrs
     for key, name in _REQUEST_ATTRIBUTES.items():
         if key in kwargs:
             value = kwargs[key]
