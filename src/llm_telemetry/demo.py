@@ -605,7 +605,7 @@ _ERROR_LATENCY = 0.03
 
 class _LaneProvider(FakeProvider):
     """A fake provider that also thinks ``latency`` seconds before each answer, so durations and time
-    to first token look like a real API's (it hooks ``_pop``, where the provider picks each reply).
+    to first token look like a real API's.
 
     One per lane: the provider pairs scripted replies with requests in arrival order, so each
     sequential lane needs its own to keep its script paired with its calls.
@@ -616,11 +616,9 @@ class _LaneProvider(FakeProvider):
         self.latency = 0.0
         self._stop = stop
 
-    def _pop(self) -> Reply | None:
-        reply = super()._pop()
+    def before_reply(self, reply: Reply | None) -> None:
         # Errors come back fast; answers take the scripted time (cut short on stop, for a prompt exit).
         self._stop.wait(_ERROR_LATENCY if isinstance(reply, Error) else self.latency)
-        return reply
 
     def prepare(self, step: Step) -> None:
         """Script the next call (the lane is sequential, so nothing else is queued)."""

@@ -869,7 +869,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
         req = _Request(_route(self.path), parsed if isinstance(parsed, dict) else {})
-        reply = provider._pop() or _default_reply(req)
+        scripted = provider._pop()
+        provider.before_reply(scripted)
+        reply = scripted or _default_reply(req)
         if isinstance(reply, Hang) and provider._stopping.wait(reply.seconds):
             self.close_connection = True
             return
@@ -1013,6 +1015,11 @@ class FakeProvider:
         """How many scripted replies have not been served yet."""
         with self._lock:
             return len(self._queue)
+
+    def before_reply(self, reply: Reply | None) -> None:
+        """Called on the server thread before each answer (``None``: the default one). A hook for
+        subclasses, e.g. to think for a while so durations look like a real API's; does nothing here.
+        """
 
     def _pop(self) -> Reply | None:
         with self._lock:
