@@ -103,6 +103,12 @@ def _assert_two_invalid_then_valid(telemetry: Telemetry, tokens: dict[str, float
     assert parent.status.status_code == StatusCode.UNSET
     assert [c.attributes.get("error.type") for c in children] == ["validation", "validation", None]
     assert sum(c.attributes["gen_ai.usage.input_tokens"] for c in children) == tokens["input"]
+    # The parent's total spend is the attempts' own, under a name backends do not add up again.
+    spent = sum(c.attributes["llm.cost.usd"] for c in children)
+    assert spent > 0
+    assert parent.attributes["llm_telemetry.cost.usd"] == pytest.approx(spent, rel=1e-12)
+    assert _count(telemetry, "cost_usd_total") == pytest.approx(spent, rel=1e-12)
+    assert "llm.cost.usd" not in parent.attributes
 
 
 # ------------------------------------------------------------------------ two failures, then a success

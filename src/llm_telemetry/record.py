@@ -30,7 +30,7 @@ from .usage import Usage
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .pricing import Pricer
+    from .pricing import Cost, Pricer
 
 __all__ = ["Call", "Hold", "Telemetry", "begin", "current_call", "internal_error"]
 
@@ -401,6 +401,22 @@ class Call:
                 with contextlib.suppress(Exception):
                     self.span.end()
 
+    def price(self, usage: Usage | None, response_model: str | None) -> tuple[Cost | None, bool]:
+        """Cost of ``usage`` (None: no known price) and whether pricing itself failed (an internal error)."""
+        pricer = self.tel.pricer
+        if pricer is None or usage is None:
+            return None, False
+        model = response_model or self.request_model
+        try:
+            cost = pricer.price(self.provider, model, usage)
+            if cost is None and model != self.request_model:
+                # A dated snapshot the price data does not list yet: price it as requested.
+                cost = pricer.price(self.provider, self.request_model, usage)
+        except Exception as err:
+            internal_error("price", err)
+            return None, True  # counted as an internal error, not as a model without a price
+        return cost, False
+
     def _record(
         self,
         outcome: str,
@@ -417,17 +433,7 @@ class Call:
         tel = self.tel
         model = response_model or self.request_model
         reported = usage is not None and usage.reported
-        cost = None
-        price_failed = False
-        if reported and tel.pricer is not None:
-            try:
-                cost = tel.pricer.price(self.provider, model, usage)  # type: ignore[arg-type]
-                if cost is None and model != self.request_model:
-                    # A dated snapshot the price data does not list yet: price it as requested.
-                    cost = tel.pricer.price(self.provider, self.request_model, usage)  # type: ignore[arg-type]
-            except Exception as err:
-                price_failed = True  # counted as an internal error, not as a model without a price
-                internal_error("price", err)
+        cost, price_failed = self.price(usage, response_model) if reported else (None, False)
         ttft = None if self.first_output is None else self.first_output - self.start
 
         metrics = tel.metrics
@@ -543,14 +549,15 @@ class Hold:
     around the attempt's SDK call, then :meth:`release` with the verdict.
     """
 
-    __slots__ = ("_token", "kept", "last", "usage")
+    __slots__ = ("_token", "cost", "kept", "last", "usage")
 
     def __init__(self) -> None:
         self.kept: list[tuple[Call, _End]] = []
         #: The last call that ended in the attempt, whatever its outcome (labels for a retry).
         self.last: Call | None = None
-        #: Reported usage of every call that ended in the attempt.
+        #: Reported usage of every call that ended in the attempt, and its cost in USD (None: unpriced).
         self.usage: Usage | None = None
+        self.cost: float | None = None
         self._token: Token[Hold | None] | None = None
 
     def __enter__(self) -> Hold:
@@ -570,6 +577,9 @@ class Hold:
         usage = end[2]
         if usage is not None and usage.reported:
             self.usage = usage if self.usage is None else self.usage + usage
+            cost, _ = call.price(usage, end[3])
+            if cost is not None:
+                self.cost = cost.total if self.cost is None else self.cost + cost.total
         if end[0] != "success":
             return False
         self.kept.append((call, end))

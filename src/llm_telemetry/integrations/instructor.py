@@ -40,12 +40,13 @@ _TOTALS = {field: "llm_telemetry." + name.removeprefix("gen_ai.") for field, nam
 class _Structured:
     """One structured-output call: its parent span, its attempts, and the hold of the current one."""
 
-    __slots__ = ("attempts", "context_token", "hold", "span", "usage")
+    __slots__ = ("attempts", "context_token", "cost", "hold", "span", "usage")
 
     def __init__(self, tel: Telemetry, response_model: Any) -> None:
         self.attempts = 0
         self.hold: Hold | None = None
         self.usage: Usage | None = None
+        self.cost: float | None = None
         self.span: trace.Span | None = None
         self.context_token: object | None = None
         tracer = tel.tracing.tracer
@@ -74,6 +75,8 @@ class _Structured:
         hold.release(outcome, error_type)
         if hold.usage is not None:
             self.usage = hold.usage if self.usage is None else self.usage + hold.usage
+        if hold.cost is not None:
+            self.cost = hold.cost if self.cost is None else self.cost + hold.cost
 
     def finish(self, exc: BaseException | None) -> None:
         """Instructor returned or raised: settle the last attempt, then end the parent span."""
@@ -103,6 +106,8 @@ class _Structured:
                 value = getattr(self.usage, field)
                 if value is not None:
                     attrs[name] = value
+        if self.cost is not None:  # not ``llm.cost.usd``: backends would add it to the attempts' own
+            attrs["llm_telemetry.cost.usd"] = self.cost
         if outcome == "cancelled":
             attrs["llm_telemetry.outcome"] = "cancelled"
         if error_type is not None:
