@@ -35,6 +35,7 @@ class StreamState:
         "call",
         "complete",
         "finish_reasons",
+        "hide_usage_chunk",
         "response_id",
         "response_model",
         "text",
@@ -42,8 +43,10 @@ class StreamState:
         "usage_requested",
     )
 
-    def __init__(self, call: Call, usage_requested: bool = True) -> None:
+    def __init__(self, call: Call, usage_requested: bool = True, hide_usage_chunk: bool = False) -> None:
         self.call = call
+        #: We, not the caller, asked for the usage-only chunk: hide it (see :func:`ask_for_usage`).
+        self.hide_usage_chunk = hide_usage_chunk
         self.usage: Usage | None = None
         self.response_model: str | None = None
         self.response_id: str | None = None

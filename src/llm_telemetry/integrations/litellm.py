@@ -98,11 +98,7 @@ def _field(obj: Any, name: str) -> Any:
 class LiteLLMState(StreamState):
     """Chunks of ``CustomStreamWrapper`` (chat deltas) and ``TextCompletionStreamWrapper`` (text)."""
 
-    __slots__ = ("hide_usage_chunk",)
-
-    def __init__(self, call: Call, usage_requested: bool, hide_usage_chunk: bool) -> None:
-        super().__init__(call, usage_requested)
-        self.hide_usage_chunk = hide_usage_chunk
+    __slots__ = ()
 
     def observe(self, chunk: Any) -> bool:
         if not self.response_model:

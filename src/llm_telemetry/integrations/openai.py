@@ -117,11 +117,7 @@ def request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
 class ChatState(StreamState):
     """Chat Completions and legacy Completions chunks."""
 
-    __slots__ = ("hide_usage_chunk",)
-
-    def __init__(self, call: Call, usage_requested: bool, hide_usage_chunk: bool) -> None:
-        super().__init__(call, usage_requested)
-        self.hide_usage_chunk = hide_usage_chunk
+    __slots__ = ()
 
     def observe(self, chunk: Any) -> bool:
         if not self.response_model:  # Azure's first chunk (prompt filter results) has model "" and id ""
@@ -173,7 +169,7 @@ class ResponsesState(StreamState):
     __slots__ = ("failed",)
 
     def __init__(self, call: Call, usage_requested: bool = True, hide_usage_chunk: bool = False) -> None:
-        super().__init__(call, usage_requested)
+        super().__init__(call, usage_requested, hide_usage_chunk)
         self.failed: str | None = None
 
     def observe(self, event: Any) -> bool:
@@ -325,20 +321,13 @@ def _output_texts(result: Any) -> list[str]:
     return out
 
 
-def _stream_state(ep: Endpoint, call: Call, requested: bool, hide: bool) -> StreamState:
-    assert ep.state is not None
-    if ep.state is ChatState:
-        return ChatState(call, requested, hide)
-    return ep.state(call, requested)
-
-
 def _settle(
     ep: Endpoint, call: Call, result: Any, parsed: Any, requested: bool, hide: bool, proxy: type
 ) -> Any:
     """Record a non-stream result, or wrap a stream; returns what the caller gets."""
     try:
         if call.stream and ep.state is not None:
-            wrapped = proxy(parsed, _stream_state(ep, call, requested, hide))
+            wrapped = proxy(parsed, ep.state(call, requested, hide))
             if parsed is result:
                 return wrapped
             replace_parsed(result, parsed, wrapped)
