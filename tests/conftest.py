@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from prometheus_client import CollectorRegistry
 
 import llm_telemetry
-from llm_telemetry.fakeprovider import FakeProvider
+from llm_telemetry.testing import FakeProvider
 
 # The global TracerProvider can be set once per process: every test module shares this exporter.
 EXPORTER = InMemorySpanExporter()
@@ -85,7 +85,3 @@ def fp(server: FakeProvider) -> FakeProvider:
     """The module's fake provider with an empty script and request log."""
     server.reset()
     return server
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "instrument(**options): options for the telemetry fixture")

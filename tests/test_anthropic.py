@@ -25,7 +25,7 @@ from opentelemetry.trace import StatusCode
 from prometheus_client import CollectorRegistry
 
 import llm_telemetry
-from llm_telemetry.fakeprovider import (
+from llm_telemetry.testing import (
     Chat,
     Error,
     FakeProvider,

@@ -11,7 +11,7 @@ import pytest
 
 import llm_telemetry
 from llm_telemetry import attributes, current_attributes
-from llm_telemetry.fakeprovider import Chat, FakeProvider, openai_usage
+from llm_telemetry.testing import Chat, FakeProvider, openai_usage
 
 from .conftest import Telemetry
 

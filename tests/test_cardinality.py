@@ -8,7 +8,7 @@ import openai
 import pytest
 
 from llm_telemetry import attributes
-from llm_telemetry.fakeprovider import Chat, FakeProvider, openai_usage
+from llm_telemetry.testing import Chat, FakeProvider, openai_usage
 
 from .conftest import Telemetry
 

@@ -9,7 +9,7 @@ import anthropic
 import openai
 import pytest
 
-from llm_telemetry.fakeprovider import Chat, ChatStream, FakeProvider, Message, MessageStream, Responses
+from llm_telemetry.testing import Chat, ChatStream, FakeProvider, Message, MessageStream, Responses
 
 from .conftest import Telemetry
 

@@ -10,7 +10,7 @@ import anthropic
 import openai
 import pytest
 
-from llm_telemetry.fakeprovider import Chat, FakeProvider, Message, anthropic_usage, openai_usage
+from llm_telemetry.testing import Chat, FakeProvider, Message, anthropic_usage, openai_usage
 
 from .conftest import Telemetry
 

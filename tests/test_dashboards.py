@@ -340,17 +340,20 @@ def promtool(*args: str) -> str:
     return run.stdout
 
 
+@pytest.mark.e2e
 @needs_promtool
 def test_promtool_check_rules() -> None:
     promtool("check", "rules", str(promql.RULES_FILE))
 
 
+@pytest.mark.e2e
 @needs_promtool
 def test_promtool_check_config() -> None:
     # rule_files resolve relative to the config file, whatever the working directory.
     assert "1 rule files found" in promtool("check", "config", str(promql.PROMETHEUS_CONFIG))
 
 
+@pytest.mark.e2e
 @needs_promtool
 def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     rules = [
@@ -441,6 +444,7 @@ def silent(name: str, eval_time: str) -> dict[str, Any]:
     return {"eval_time": eval_time, "alertname": name, "exp_alerts": []}
 
 
+@pytest.mark.e2e
 @needs_promtool
 def test_promtool_rule_unit_tests(tmp_path: Path) -> None:
     """Dashboard math on synthetic data (0, not NaN, when idle), and each alert fires or stays silent."""

@@ -30,7 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import llm_telemetry
 from llm_telemetry import cli
-from llm_telemetry.demo import SCENARIOS, DemoSummary, Totals, _Progress, plan, run_demo
+from llm_telemetry._demo import SCENARIOS, DemoSummary, Totals, _Progress, plan, run_demo
 
 Sample = tuple[str, dict[str, str], float]
 
@@ -138,6 +138,7 @@ def run(command_line: subprocess.Popen[str]) -> Iterator[Run]:
     )
 
 
+@pytest.mark.slow
 def test_metrics_are_served_while_running_then_everything_is_released(run: Run) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/metrics", run.url)
     assert f"serving Prometheus metrics at {run.url}" in run.output
@@ -283,6 +284,7 @@ def test_version_and_argument_errors(capsys: pytest.CaptureFixture[str]) -> None
         assert exc.value.code == 2
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_an_unbounded_run_gracefully(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -314,6 +316,7 @@ def test_ctrl_c_ends_an_unbounded_run_gracefully(
     assert not llm_telemetry.is_instrumented()
 
 
+@pytest.mark.slow
 def test_command_line_runs_for_its_duration_and_exits_0(command_line: subprocess.Popen[str]) -> None:
     """Last, so the in-process runs above overlap the subprocess (started with the module's first run)."""
     out, _ = command_line.communicate(timeout=60)

@@ -24,10 +24,14 @@ import pytest
 
 from .promql import RULES_FILE, all_queries, dashboard_targets, substitute
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("prometheus") is None or shutil.which("promtool") is None,
-    reason="needs Debian's prometheus package (installed by .ci/run)",
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("prometheus") is None or shutil.which("promtool") is None,
+        reason="needs Debian's prometheus package (installed by .ci/run)",
+    ),
+]
 
 #: Queries whose value must be strictly positive once the demo has run for a while.
 MUST_BE_POSITIVE = (

@@ -22,7 +22,7 @@ import openai
 import pydantic
 import pytest
 
-from llm_telemetry.fakeprovider import (
+from llm_telemetry.testing import (
     Chat,
     ChatStream,
     Completion,

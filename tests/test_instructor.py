@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 
 import llm_telemetry
 from llm_telemetry import record
-from llm_telemetry.fakeprovider import (
+from llm_telemetry.testing import (
     Chat,
     Error,
     FakeProvider,

@@ -14,7 +14,8 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
 import llm_telemetry
-from llm_telemetry.fakeprovider import (
+from llm_telemetry.integrations.litellm import provider_name, resolve
+from llm_telemetry.testing import (
     Chat,
     ChatStream,
     Completion,
@@ -25,7 +26,6 @@ from llm_telemetry.fakeprovider import (
     anthropic_usage,
     openai_usage,
 )
-from llm_telemetry.integrations.litellm import provider_name, resolve
 
 from .conftest import Telemetry
 

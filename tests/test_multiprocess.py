@@ -8,9 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from llm_telemetry.fakeprovider import FakeProvider
+from llm_telemetry.testing import FakeProvider
 
 WORKER = textwrap.dedent(
     """
@@ -43,6 +44,7 @@ SCRAPE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_workers_add_up_on_one_metrics_endpoint(tmp_path: Path) -> None:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     calls = 3

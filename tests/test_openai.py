@@ -36,7 +36,10 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 import llm_telemetry
-from llm_telemetry.fakeprovider import (
+from llm_telemetry.integrations.openai import ChatState, ResponsesState, provider_of
+from llm_telemetry.metrics import Metrics
+from llm_telemetry.pricing import Pricer
+from llm_telemetry.testing import (
     Chat,
     ChatStream,
     Completion,
@@ -51,9 +54,6 @@ from llm_telemetry.fakeprovider import (
     openai_usage,
     responses_usage,
 )
-from llm_telemetry.integrations.openai import ChatState, ResponsesState, provider_of
-from llm_telemetry.metrics import Metrics
-from llm_telemetry.pricing import Pricer
 
 if TYPE_CHECKING:
     from tests.conftest import Telemetry
@@ -1091,7 +1091,7 @@ async def test_stream_state_is_constant_size(telemetry: Telemetry, sdk: Sdk) -> 
     try:
         await advance(501)
         kept = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(True, TELEMETRY_DIR + "*"), tracemalloc.Filter(False, "*fakeprovider.py")]
+            [tracemalloc.Filter(True, TELEMETRY_DIR + "*"), tracemalloc.Filter(False, "*/testing/*")]
         )
     finally:
         tracemalloc.stop()

@@ -8,7 +8,7 @@ from typing import Any
 import openai
 import pytest
 
-from llm_telemetry.fakeprovider import Chat, Error, FakeProvider, openai_usage
+from llm_telemetry.testing import Chat, Error, FakeProvider, openai_usage
 
 from .conftest import METRIC_READER, Telemetry
 

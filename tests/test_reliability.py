@@ -190,6 +190,7 @@ def test_garbage_usage_never_raises_nor_decrements(telemetry: Telemetry, usage: 
 # -- (b) threads and (c) asyncio: exact totals ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_threads_give_exact_totals(telemetry: Telemetry) -> None:
     client = client_for(serve(usage_of(7, 3)))
     threads, calls = 16, 500
@@ -225,6 +226,7 @@ def test_threads_give_exact_totals(telemetry: Telemetry) -> None:
     assert len(telemetry.spans()) == total
 
 
+@pytest.mark.slow
 async def test_concurrent_async_streams_give_exact_totals(telemetry: Telemetry) -> None:
     streams = 1000
     events = stream_events(usage_of(11, 4))
@@ -517,6 +519,7 @@ def child_checks(client: openai.OpenAI, telemetry: Telemetry) -> int:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+@pytest.mark.slow
 def test_a_forked_child_records_on_its_own(telemetry: Telemetry) -> None:
     client = client_for(serve(usage_of(6, 2)))
     client.chat.completions.create(model=MODEL, messages=HI)

@@ -6,7 +6,7 @@ from typing import Any
 
 import openai
 
-from llm_telemetry.fakeprovider import ChatStream, FakeProvider, openai_usage
+from llm_telemetry.testing import ChatStream, FakeProvider, openai_usage
 
 from .conftest import Telemetry
 

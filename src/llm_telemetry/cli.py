@@ -147,7 +147,7 @@ def _demo(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, graceful) for sig in (signal.SIGINT, signal.SIGTERM)}
     shutdown = _otlp_from_environment(sys.stderr)
     try:
-        from .demo import run_demo
+        from ._demo import run_demo
 
         summary = run_demo(
             duration=args.duration,

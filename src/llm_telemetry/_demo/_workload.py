@@ -2,7 +2,7 @@
 
 Why: the fastest way to see what the telemetry gives you (Prometheus families, dashboards, alert
 rules) is to watch it record a believable workload. The workload goes through the *real* openai and
-anthropic SDKs, async clients included, against :class:`~llm_telemetry.fakeprovider.FakeProvider`
+anthropic SDKs, async clients included, against :class:`~llm_telemetry.testing.FakeProvider`
 on loopback, so retries, streams and error classes are exactly what production code exercises.
 
 The mix is planned by one seeded :class:`random.Random`: the same seed gives the same sequence of
@@ -27,8 +27,11 @@ import anthropic
 import openai
 from prometheus_client import REGISTRY, CollectorRegistry
 
-from .attribution import attributes
-from .fakeprovider import (
+from ..attribution import attributes
+from ..instrumentation import instrument, metrics_server_port, uninstrument
+from ..integrations import INTEGRATIONS
+from ..streams import flush
+from ..testing import (
     Chat,
     ChatStream,
     Embeddings,
@@ -43,9 +46,6 @@ from .fakeprovider import (
     openai_usage,
     responses_usage,
 )
-from .instrumentation import instrument, metrics_server_port, uninstrument
-from .integrations import INTEGRATIONS
-from .streams import flush
 
 __all__ = ["SCENARIOS", "DemoSummary", "Step", "Totals", "format_summary", "plan", "run_demo"]
 
