@@ -99,7 +99,22 @@ def _field(obj: Any, name: str) -> Any:
 class LiteLLMState(StreamState):
     """Chunks of ``CustomStreamWrapper`` (chat deltas) and ``TextCompletionStreamWrapper`` (text)."""
 
-    __slots__ = ()
+    __slots__ = ("source",)
+
+    def __init__(self, call: Call, request: StreamRequest) -> None:
+        super().__init__(call, request)
+        self.source: Any = None
+
+    def attach(self, stream: Any) -> None:
+        self.source = stream
+
+    def _provider_reported(self) -> bool:
+        """LiteLLM's final usage chunk is its own tokenizer's estimate unless a chunk the provider sent
+        carried usage; it keeps those chunks in ``chunks``. Checked once, when the usage chunk comes."""
+        chunks = getattr(self.source, "chunks", None)
+        if not isinstance(chunks, list):
+            return True  # another wrapper (text completions): its usage is the provider's
+        return any(getattr(c, "usage", None) is not None for c in reversed(chunks))
 
     def observe(self, chunk: Any) -> bool:
         if not self.response_model:
@@ -121,7 +136,7 @@ class LiteLLMState(StreamState):
                 self.finish_reasons[index if isinstance(index, int) else position] = reason
                 self.complete = len(self.finish_reasons) >= self.choices
         usage = _field(chunk, "usage")  # chat chunks carry no usage at all unless it was asked for
-        if usage is not None and not _estimated(chunk):
+        if usage is not None and self._provider_reported():
             self.usage = from_litellm(usage)
         return compat.hides(self.hide_usage_chunk, self.complete, bool(choices))
 
@@ -134,21 +149,19 @@ class LiteLLMState(StreamState):
         return getattr(getattr(stream, "completion_stream", None), "response", None)
 
 
-def _estimated(response: Any) -> bool:
-    """LiteLLM filled in usage with its own tokenizer (the provider reported none): not billed usage.
-
-    It marks such responses in ``_hidden_params`` (checked by the tests against LiteLLM itself).
-    """
-    hidden = getattr(response, "_hidden_params", None)
-    return isinstance(hidden, dict) and bool(
-        hidden.get("usage_estimated") or hidden.get("is_usage_estimated")
-    )
+def _reported(usage: Any) -> Usage | None:
+    """Usage the provider reported. A response without any comes back from LiteLLM with all-zero
+    usage: that is "not reported", not a bill of zero."""
+    parsed = from_litellm(usage)
+    if parsed is None or (not parsed.input and not parsed.output):
+        return None
+    return parsed
 
 
 def _finish(call: Call, result: Any) -> None:
     choices = getattr(result, "choices", None) or ()
     call.succeed(
-        None if _estimated(result) else from_litellm(getattr(result, "usage", None)),
+        _reported(getattr(result, "usage", None)),
         getattr(result, "model", None),
         getattr(result, "id", None),
         [c.finish_reason for c in choices if getattr(c, "finish_reason", None)],

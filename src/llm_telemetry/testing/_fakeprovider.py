@@ -29,10 +29,10 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, TypeAlias, cast
 
 __all__ = [
@@ -171,6 +171,15 @@ class ChatStream:
     """OpenAI chat completion SSE stream; the usage chunk comes only if the request asked for it.
 
     ``die_after=N`` closes the socket abruptly after N events (no ``[DONE]``, incomplete body).
+    ``choices=N`` streams N choices (``n=N``), each ending with its own finish reason. How the usage
+    chunk behaves, for servers that differ from OpenAI's:
+
+    * ``always_usage``: sent even when not asked, with ``timings``, as llama.cpp's server does
+      (https://github.com/ggml-org/llama.cpp/issues/16048);
+    * ``null_usage``: the chunk we asked for arrives as ``{"choices": [], "usage": null}``;
+    * ``usage_delay``: seconds the server waits before sending it (a slow final accounting).
+
+    ``headers`` are added to the response (e.g. LiteLLM proxy's ``x-litellm-*``).
     """
 
     model: str = "gpt-4o-mini-2024-07-18"
@@ -179,6 +188,11 @@ class ChatStream:
     finish_reason: str = "stop"
     die_after: int | None = None
     id: str | None = None
+    choices: int = 1
+    always_usage: bool = False
+    null_usage: bool = False
+    usage_delay: float = 0.0
+    headers: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +375,9 @@ class _Body:
 class _Sse:
     events: list[bytes]
     die_after: int | None
+    #: Event index -> seconds to wait before sending it.
+    delays: Mapping[int, float] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _dumps(obj: object) -> str:
@@ -456,7 +473,12 @@ def _render_chat(r: Chat, req: _Request) -> _Body:
 
 
 def _openai_chunks(
-    base: JSONDict, choices: list[JSONDict], usage: JSONDict | None, req: _Request
+    base: JSONDict,
+    choices: list[JSONDict],
+    usage: JSONDict | None,
+    req: _Request,
+    always: bool = False,
+    null: bool = False,
 ) -> list[bytes]:
     """Chat/completions chunk framing shared by both endpoints.
 
@@ -469,7 +491,12 @@ def _openai_chunks(
         if req.include_usage:
             chunk["usage"] = None
         events.append(_data_event(chunk))
-    if req.include_usage and usage is not None:
+    if always and usage is not None:  # llama.cpp: always, with its timings, whatever was asked
+        timings = {"prompt_n": usage.get("prompt_tokens"), "predicted_n": usage.get("completion_tokens")}
+        events.append(_data_event({**base, "choices": [], "usage": usage, "timings": timings}))
+    elif req.include_usage and null:
+        events.append(_data_event({**base, "choices": [], "usage": None}))
+    elif req.include_usage and usage is not None:
         events.append(_data_event({**base, "choices": [], "usage": usage}))
     events.append(b"data: [DONE]\n\n")
     return events
@@ -484,12 +511,16 @@ def _render_chat_stream(r: ChatStream, req: _Request) -> _Sse:
         "system_fingerprint": "fp_fake",
     }
     first = {"role": "assistant", "content": "", "refusal": None}
-    choices = [
-        {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
-        for delta in [first, *({"content": c} for c in r.chunks)]
-    ]
-    choices.append({"index": 0, "delta": {}, "logprobs": None, "finish_reason": r.finish_reason})
-    return _Sse(_openai_chunks(base, choices, r.usage, req), r.die_after)
+    choices = []
+    for index in range(r.choices):
+        choices += [
+            {"index": index, "delta": delta, "logprobs": None, "finish_reason": None}
+            for delta in [first, *({"content": c} for c in r.chunks)]
+        ]
+        choices.append({"index": index, "delta": {}, "logprobs": None, "finish_reason": r.finish_reason})
+    events = _openai_chunks(base, choices, r.usage, req, r.always_usage, r.null_usage)
+    delays = {len(choices): r.usage_delay} if r.usage_delay else {}
+    return _Sse(events, r.die_after, delays, r.headers or {})
 
 
 def _render_completion(r: Completion, req: _Request) -> _Body | _Sse:
@@ -803,6 +834,57 @@ def _render(reply: Reply, req: _Request) -> _Body | _Sse:
     return _render(_default_reply(req), req)  # Hang: the wait already happened
 
 
+#: What strict servers answer to a request field they do not know (``stream_options`` here).
+_STRICT: dict[str, tuple[int, Callable[[str], JSONDict]]] = {
+    # Mistral's API validates with pydantic and forbids extra fields (HTTP 422, FastAPI's shape):
+    # https://docs.mistral.ai/api/ (chat completion request has no stream_options).
+    "mistral": (
+        422,
+        lambda name: {
+            "object": "error",
+            "message": {
+                "detail": [
+                    {
+                        "type": "extra_forbidden",
+                        "loc": ["body", name],
+                        "msg": "Extra inputs are not permitted",
+                        "input": {"include_usage": True},
+                    }
+                ]
+            },
+            "type": "invalid_request_message_error",
+            "param": None,
+            "code": None,
+        },
+    ),
+    # Azure OpenAI before api-version 2024-09-01-preview:
+    # https://learn.microsoft.com/en-us/azure/ai-services/openai/reference (stream_options added then).
+    "azure": (
+        400,
+        lambda name: {
+            "error": {
+                "code": None,
+                "message": f"Unrecognized request argument supplied: {name}",
+                "param": None,
+                "type": "invalid_request_error",
+            }
+        },
+    ),
+}
+#: Request fields a strict server does not know.
+_UNKNOWN_FIELDS = ("stream_options",)
+
+
+def _strict_rejection(mode: str | None, req: _Request) -> _Body | None:
+    if mode is None:
+        return None
+    for name in _UNKNOWN_FIELDS:
+        if name in req.body:
+            status, body = _STRICT[mode]
+            return _json(body(name), status)
+    return None
+
+
 # --------------------------------------------------------------------------------------------------
 # HTTP server
 # --------------------------------------------------------------------------------------------------
@@ -869,6 +951,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
         req = _Request(_route(self.path), parsed if isinstance(parsed, dict) else {})
+        rejected = _strict_rejection(provider.strict, req)
+        if rejected is not None:
+            self._send_body(rejected, anthropic=False)
+            return
         scripted = provider._pop()
         provider.before_reply(scripted)
         reply = scripted or _default_reply(req)
@@ -905,12 +991,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.send_header("connection", "close")
         self._request_id_header(anthropic)
+        for name, value in r.headers.items():
+            self.send_header(name, value)
         self.end_headers()
         for n, data in enumerate(r.events):
             if r.die_after is not None and n >= r.die_after:
                 break
             if n and delay > 0:
                 time.sleep(delay)
+            if n in r.delays and self._srv.provider._stopping.wait(r.delays[n]):
+                return
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         if r.die_after is not None:
             with contextlib.suppress(OSError):  # no terminating chunk: the client sees an incomplete body
@@ -922,10 +1012,15 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeProvider:
     """Serves scripted (or default) OpenAI/Anthropic responses on loopback, in a daemon thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, chunk_delay: float = 0.0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, chunk_delay: float = 0.0, strict: str | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.chunk_delay = chunk_delay
+        #: ``"mistral"`` or ``"azure"``: reject unknown request fields (``stream_options``) as that
+        #: server does; None accepts anything, as OpenAI does.
+        self.strict = strict
         self._lock = threading.Lock()
         self._queue: deque[Reply] = deque()
         self._log: list[RecordedRequest] = []
@@ -993,6 +1088,36 @@ class FakeProvider:
         """For ``anthropic.Anthropic(base_url=...)``: the SDK appends ``/v1/messages`` itself."""
         return self.url
 
+    def transport(self, http: ModuleType, asynchronous: bool = False) -> Any:
+        """An ``httpx``-style transport (of module ``http``: ``httpx``, or ``httpx2`` for openai 3.x)
+        that sends every request to this server, whatever host its URL names.
+
+        So a client can keep a production ``base_url`` (``https://api.mistral.ai/v1``) and everything
+        that looks at it (provider detection, ``server.address``) sees the real name::
+
+            client = openai.OpenAI(base_url="https://api.mistral.ai/v1", api_key="x",
+                                   http_client=openai.DefaultHttpxClient(transport=fp.transport(httpx)))
+        """
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+
+        def loopback(request: Any) -> Any:
+            request.url = request.url.copy_with(scheme="http", host=host, port=int(port))
+            return request
+
+        if asynchronous:
+
+            class _AsyncLoopback(http.AsyncHTTPTransport):  # type: ignore[name-defined,misc]
+                async def handle_async_request(self, request: Any) -> Any:
+                    return await super().handle_async_request(loopback(request))
+
+            return _AsyncLoopback()
+
+        class _Loopback(http.HTTPTransport):  # type: ignore[name-defined,misc]
+            def handle_request(self, request: Any) -> Any:
+                return super().handle_request(loopback(request))
+
+        return _Loopback()
+
     def script(self, *replies: Reply) -> None:
         """Queue replies; each request (SDK retries included) takes the next one."""
         with self._lock:
@@ -1003,6 +1128,7 @@ class FakeProvider:
         with self._lock:
             self._queue.clear()
             self._log.clear()
+        self.strict = None
 
     @property
     def requests(self) -> list[RecordedRequest]:
