@@ -251,7 +251,7 @@ async def test_a_cancelled_async_close_still_ends_the_record_and_the_request(
 def test_anthropic_local_refusal_is_not_a_request(telemetry: Telemetry, fp: FakeProvider) -> None:
     """The SDK refuses a large non-streamed ``max_tokens`` before sending anything: no request, no span."""
     client = anthropic.Anthropic(base_url=fp.anthropic_base_url, api_key="x")
-    with pytest.raises(ValueError, match="[Ss]treaming is"):
+    with pytest.raises(ValueError, match=r"[Ss]treaming is"):
         client.messages.create(model="claude-opus-4-1-20250805", max_tokens=128_000, messages=HI)
     assert fp.requests == []
     assert requests(telemetry) == 0 and telemetry.value("llm_telemetry_in_flight_requests") == 0
