@@ -399,6 +399,8 @@ def _invoke_body(r: InvokeModel, family: str, model_id: str, stop: str) -> JSOND
 
 
 def _count_headers(r: InvokeModel, family: str) -> dict[str, str]:
+    """Bedrock's usage headers on InvokeModel, as in the recorded responses of newrelic/node-newrelic
+    test/lib/aws-server-stubs/ai-server/responses/claude3.js (cache headers when the model caches)."""
     headers = {"X-Amzn-Bedrock-Input-Token-Count": str(r.input_tokens)}
     if family != "titan-embed":
         headers["X-Amzn-Bedrock-Output-Token-Count"] = str(r.output_tokens)

@@ -138,10 +138,10 @@ class GenerateContentStream:
 
 @dataclass(frozen=True, slots=True)
 class EmbedContent:
-    """Embeddings, shaped by the route: ``:batchEmbedContents`` (the Developer API's only one, and Vertex's
-    for several contents), ``:embedContent`` (Vertex, one content) or ``:predict`` (Vertex text-embedding
-    models, per-instance ``statistics.token_count``). ``prompt_tokens`` is the request's total (split
-    across ``predict`` instances); ``None`` leaves every count out.
+    """Embeddings, shaped by the route: ``:batchEmbedContents`` (what google-genai always sends to the
+    Developer API, and to Vertex for several contents), ``:embedContent`` (one content) or ``:predict``
+    (Vertex text-embedding models, per-instance ``statistics.token_count``). ``prompt_tokens`` is the
+    request's total (split across ``predict`` instances); ``None`` leaves every count out.
     """
 
     prompt_tokens: int | None = 5
@@ -256,6 +256,8 @@ def _response(
 
 
 def _render_generate(r: GenerateContent, req: _Request) -> _Body:
+    """https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse (Developer API) and
+    https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/v1/GenerateContentResponse."""
     vertex = _vertex(req)
     parts: list[JSONDict] = []
     if r.thought is not None:
