@@ -1,4 +1,4 @@
-"""A local fake LLM provider that speaks the real OpenAI and Anthropic HTTP wire formats.
+"""A local fake LLM provider that speaks the real OpenAI, Anthropic, Gemini and Bedrock HTTP wire formats.
 
 Why: the tests and the no-network demo must drive the *real* SDKs (their parsing, retries, stream
 iterators and error classes are what the instrumentation hooks into), so faking at the HTTP layer is
@@ -35,6 +35,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType, TracebackType
 from typing import Any, TypeAlias, cast
 
+from . import _bedrock, _gemini
+from ._wire import JSONDict, _Body, _data_event, _dumps, _json, _new_id, _Request, _Stream
+
 __all__ = [
     "Chat",
     "ChatStream",
@@ -54,16 +57,6 @@ __all__ = [
     "openai_usage",
     "responses_usage",
 ]
-
-JSONDict: TypeAlias = dict[str, Any]
-
-_ids = itertools.count(1)
-
-
-def _new_id(prefix: str) -> str:
-    """Unique, recognisably fake ids, so a test can tell two responses apart."""
-    return f"{prefix}{next(_ids):06d}"
-
 
 # --------------------------------------------------------------------------------------------------
 # Usage helpers: build the providers' real usage shapes, with optional parts only when asked for, so
@@ -320,6 +313,8 @@ Reply: TypeAlias = (
     | ResponsesStream
     | Message
     | MessageStream
+    | _gemini.GeminiReply
+    | _bedrock.BedrockReply
     | Error
     | Raw
     | Hang
@@ -343,61 +338,13 @@ class RecordedRequest:
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    route: str | None
-    body: JSONDict
-
-    @property
-    def stream(self) -> bool:
-        return self.body.get("stream") is True
-
-    @property
-    def include_usage(self) -> bool:
-        options = self.body.get("stream_options")
-        return isinstance(options, dict) and options.get("include_usage") is True
-
-    @property
-    def model(self) -> str | None:
-        model = self.body.get("model")
-        return model if isinstance(model, str) else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Body:
-    status: int
-    content_type: str
-    body: bytes
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class _Sse:
-    events: list[bytes]
-    die_after: int | None
-    #: Event index -> seconds to wait before sending it.
-    delays: Mapping[int, float] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def _dumps(obj: object) -> str:
-    return json.dumps(obj, separators=(",", ":"))
-
-
-def _json(obj: object, status: int = 200, headers: Mapping[str, str] | None = None) -> _Body:
-    return _Body(status, "application/json", _dumps(obj).encode(), headers or {})
-
-
-def _data_event(obj: object) -> bytes:
-    return f"data: {_dumps(obj)}\n\n".encode()
-
-
 def _named_event(name: str, obj: object) -> bytes:
     return f"event: {name}\ndata: {_dumps(obj)}\n\n".encode()
 
 
 def _route(path: str) -> str | None:
-    """Map any supported path (OpenAI, Azure deployments, Anthropic incl. ``?beta=true``) to a kind."""
+    """Map any supported path (OpenAI, Azure deployments, Anthropic incl. ``?beta=true``, Gemini,
+    Bedrock) to a kind; Gemini and Bedrock kinds are prefixed ``gemini.`` and ``bedrock.``."""
     p = path.split("?", 1)[0].rstrip("/")
     for suffix, route in (
         ("/chat/completions", "chat"),
@@ -408,12 +355,16 @@ def _route(path: str) -> str | None:
     ):
         if p.endswith(suffix):
             return route
-    return None
+    return _gemini.route(p) or _bedrock.route(p)
 
 
 def _default_reply(req: _Request) -> Reply:
     """What an unscripted request gets, echoing the requested model so the demo's prices line up."""
     reply: Reply
+    if req.route and req.route.startswith("gemini."):
+        return _gemini.default_reply(req)
+    if req.route and req.route.startswith("bedrock."):
+        return _bedrock.default_reply(req)
     if req.route == "chat":
         reply = ChatStream() if req.stream else Chat()
     elif req.route == "completions":
@@ -502,7 +453,7 @@ def _openai_chunks(
     return events
 
 
-def _render_chat_stream(r: ChatStream, req: _Request) -> _Sse:
+def _render_chat_stream(r: ChatStream, req: _Request) -> _Stream:
     base: JSONDict = {
         "id": r.id or _new_id("chatcmpl-fake"),
         "object": "chat.completion.chunk",
@@ -520,10 +471,10 @@ def _render_chat_stream(r: ChatStream, req: _Request) -> _Sse:
         choices.append({"index": index, "delta": {}, "logprobs": None, "finish_reason": r.finish_reason})
     events = _openai_chunks(base, choices, r.usage, req, r.always_usage, r.null_usage)
     delays = {len(choices): r.usage_delay} if r.usage_delay else {}
-    return _Sse(events, r.die_after, delays, r.headers or {})
+    return _Stream(events, r.die_after, headers=r.headers or {}, delays=delays)
 
 
-def _render_completion(r: Completion, req: _Request) -> _Body | _Sse:
+def _render_completion(r: Completion, req: _Request) -> _Body | _Stream:
     base: JSONDict = {
         "id": r.id or _new_id("cmpl-fake"),
         "object": "text_completion",
@@ -543,7 +494,7 @@ def _render_completion(r: Completion, req: _Request) -> _Body | _Sse:
         {"text": piece, "index": 0, "logprobs": None, "finish_reason": None} for piece in pieces
     ]
     choices.append({"text": "", "index": 0, "logprobs": None, "finish_reason": r.finish_reason})
-    return _Sse(_openai_chunks(base, choices, r.usage, req), r.die_after)
+    return _Stream(_openai_chunks(base, choices, r.usage, req), r.die_after)
 
 
 def _render_embeddings(r: Embeddings, req: _Request) -> _Body:
@@ -634,7 +585,7 @@ def _render_responses(r: Responses, req: _Request) -> _Body:
     return _json(body)
 
 
-def _render_responses_stream(r: ResponsesStream, req: _Request) -> _Sse:
+def _render_responses_stream(r: ResponsesStream, req: _Request) -> _Stream:
     resp_id, msg_id, created = r.id or _new_id("resp_fake"), _new_id("msg_fake"), int(time.time())
     text = "".join(r.chunks)
     seq = itertools.count()
@@ -670,7 +621,7 @@ def _render_responses_stream(r: ResponsesStream, req: _Request) -> _Sse:
         event("response.output_item.done", {"item": done_item, "output_index": 0}),
         event(f"response.{r.status}", {"response": response(r.status, [done_item], r.usage)}),
     ]
-    return _Sse(events, r.die_after)
+    return _Stream(events, r.die_after)
 
 
 def _anthropic_content(r: Message, req: _Request) -> list[JSONDict]:
@@ -710,7 +661,7 @@ def _render_message(r: Message, req: _Request) -> _Body:
     return _json(body)
 
 
-def _render_message_stream(r: MessageStream) -> _Sse:
+def _render_message_stream(r: MessageStream) -> _Stream:
     message: JSONDict = {
         "model": r.model,
         "id": r.id or _new_id("msg_01Fake"),
@@ -763,7 +714,7 @@ def _render_message_stream(r: MessageStream) -> _Sse:
         delta["usage"] = usage
     events.append(_named_event("message_delta", delta))
     events.append(_named_event("message_stop", {"type": "message_stop"}))
-    return _Sse(events, r.die_after)
+    return _Stream(events, r.die_after)
 
 
 _OPENAI_ERRORS: dict[int, tuple[str, str | None, str]] = {
@@ -792,6 +743,10 @@ def _render_error(r: Error, req: _Request) -> _Body:
     headers.update(r.headers or {})
     if r.body is not None:
         return _json(r.body, r.status, headers)
+    if req.route and req.route.startswith("gemini."):
+        return _gemini.error(r.status, headers)
+    if req.route and req.route.startswith("bedrock."):
+        return _bedrock.error(r.status, headers)
     if req.route == "messages":
         kind = _ANTHROPIC_ERRORS.get(r.status, "api_error" if r.status >= 500 else "invalid_request_error")
         message = "Overloaded" if r.status == 529 else f"{kind} (fake provider)."
@@ -810,7 +765,7 @@ def _render_error(r: Error, req: _Request) -> _Body:
     )
 
 
-def _render(reply: Reply, req: _Request) -> _Body | _Sse:
+def _render(reply: Reply, req: _Request) -> _Body | _Stream:
     if isinstance(reply, Chat):
         return _render_chat(reply, req)
     if isinstance(reply, ChatStream):
@@ -827,6 +782,10 @@ def _render(reply: Reply, req: _Request) -> _Body | _Sse:
         return _render_message(reply, req)
     if isinstance(reply, MessageStream):
         return _render_message_stream(reply)
+    if isinstance(reply, _gemini.GEMINI_REPLIES):
+        return _gemini.render(reply, req)
+    if isinstance(reply, _bedrock.BEDROCK_REPLIES):
+        return _bedrock.render(reply, req)
     if isinstance(reply, Error):
         return _render_error(reply, req)
     if isinstance(reply, Raw):
@@ -950,7 +909,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body=parsed,
             )
         )
-        req = _Request(_route(self.path), parsed if isinstance(parsed, dict) else {})
+        req = _Request(_route(self.path), self.path, parsed if isinstance(parsed, dict) else {})
         rejected = _strict_rejection(provider.strict, req)
         if rejected is not None:
             self._send_body(rejected, anthropic=False)
@@ -963,8 +922,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             rendered = _render(reply, req)
-            if isinstance(rendered, _Sse):
-                self._send_sse(rendered, provider.chunk_delay, anthropic=req.route == "messages")
+            if isinstance(rendered, _Stream):
+                self._send_stream(rendered, provider.chunk_delay, anthropic=req.route == "messages")
             else:
                 self._send_body(rendered, anthropic=req.route == "messages")
         except OSError:  # the client gave up (timeout, closed stream): nothing left to answer
@@ -983,11 +942,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(r.body)
 
-    def _send_sse(self, r: _Sse, delay: float, anthropic: bool) -> None:
+    def _send_stream(self, r: _Stream, delay: float, anthropic: bool) -> None:
         """Chunked like the real APIs, which is what lets an abrupt close look broken to the client."""
         self.close_connection = True
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("content-type", r.content_type)
         self.send_header("transfer-encoding", "chunked")
         self.send_header("connection", "close")
         self._request_id_header(anthropic)
@@ -1010,7 +969,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeProvider:
-    """Serves scripted (or default) OpenAI/Anthropic responses on loopback, in a daemon thread."""
+    """Serves scripted (or default) OpenAI, Anthropic, Gemini and Bedrock responses on loopback, in a
+    daemon thread."""
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, chunk_delay: float = 0.0, strict: str | None = None
@@ -1117,6 +1077,16 @@ class FakeProvider:
                 return super().handle_request(loopback(request))
 
         return _Loopback()
+
+    @property
+    def gemini_base_url(self) -> str:
+        """For ``genai.Client(http_options={"base_url": ...})``, Developer API and Vertex AI alike."""
+        return self.url
+
+    @property
+    def bedrock_endpoint_url(self) -> str:
+        """For ``boto3.client("bedrock-runtime", endpoint_url=...)`` with dummy credentials."""
+        return self.url
 
     def script(self, *replies: Reply) -> None:
         """Queue replies; each request (SDK retries included) takes the next one."""
