@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -73,6 +74,23 @@ class Settings(BaseModel):
     """Path of a JSON file of prices for custom models, USD per million tokens."""
     registry: CollectorRegistry | None = None
     """Prometheus registry to register families in (default: the global one). Keyword only."""
+    push_gateway: str | None = None
+    """Pushgateway URL: push every family at exit and every ``push_interval`` seconds."""
+    push_interval: float = Field(default=15.0, gt=0, le=86400)
+    """Seconds between pushes while the process runs."""
+    push_job: str | None = Field(default=None, min_length=1, max_length=128)
+    """The pushed ``job`` label (default: the program's name)."""
+
+    @field_validator("push_gateway", mode="before")
+    @classmethod
+    def _gateway(cls, value: Any) -> Any:
+        if value == "":
+            return None
+        if isinstance(value, str):
+            url = urlsplit(value)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ValueError("not an http(s) URL with a host")
+        return value
 
     @field_validator("metric_attributes", mode="before")
     @classmethod
@@ -150,4 +168,7 @@ _ACCEPTED = {
     "max_label_sets": "an integer from 1 to 1000000",
     "price_overrides": "a path to a JSON file of model prices",
     "registry": "a prometheus_client.CollectorRegistry",
+    "push_gateway": "a Pushgateway URL such as http://pushgateway:9091, or empty for no push",
+    "push_interval": "a number of seconds greater than 0 and at most 86400",
+    "push_job": "a job name of 1 to 128 characters",
 }

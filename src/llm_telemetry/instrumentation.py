@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 from . import record
 from ._version import __version__
 from .config import ConfigError, Settings
+from .exporters import push
 from .integrations import INTEGRATIONS
 from .integrations._patch import Patch
 from .metrics import Families, Metrics
@@ -138,6 +139,7 @@ def instrument(**options: Any) -> None:
                     f"{settings.metrics_address}:{settings.metrics_port} "
                     f"(option 'metrics_port'): {exc}; accepted: a free port, or 0 for any"
                 ) from None
+        push.start(settings)
 
 
 def uninstrument() -> None:
@@ -149,6 +151,7 @@ def uninstrument() -> None:
         _patches.clear()
         _hooked.clear()
         _generation += 1
+        push.stop()  # the last push still counts its own failure
         record.install(None)
         if _server is not None:
             _server.shutdown()
