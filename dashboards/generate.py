@@ -26,6 +26,13 @@ RANGE = "$__range"
 FILTER = 'job=~"$job", instance=~"$instance", provider=~"$provider", request_model=~"$model"'
 #: Process-level families (no base labels) can only be narrowed to the scrape target.
 PROCESS_FILTER = 'job=~"$job", instance=~"$instance"'
+#: Recorded series (alerts/llm-telemetry.recording.yml) sum every instance of a job: no instance filter.
+RECORDED_FILTER = 'job=~"$job", provider=~"$provider", request_model=~"$model"'
+#: Appended to the description of every panel that reads a recorded series.
+RECORDED_NOTE = (
+    " Read from the recording rules (alerts/llm-telemetry.recording.yml): 5-minute rates summed over every "
+    "instance of the job, so the instance filter does not apply."
+)
 EPS = "1e-9"
 
 REQUESTS = "llm_telemetry_requests_total"
@@ -92,9 +99,18 @@ def ratio(numerator: str, denominator: str) -> str:
     return f"{numerator} / clamp_min({denominator}, {EPS})"
 
 
+def recorded_buckets(histogram: str) -> str:
+    """The recording rule's per-model bucket rates of ``histogram``, filtered by the dashboard variables.
+
+    Quantiles over many replicas x label sets x buckets are what gets slow at fleet scale; the
+    recording rule sums them once per evaluation.
+    """
+    return f"job_provider_request_model_le:{histogram}_bucket:rate5m{{{RECORDED_FILTER}}}"
+
+
 def quantile(q: float, histogram: str, by: Sequence[str] = ()) -> str:
-    """``histogram_quantile`` over summed bucket rates, keeping ``le`` plus ``by``."""
-    return f"histogram_quantile({q}, {agg(rate(histogram + '_bucket'), ('le', *by))})"
+    """``histogram_quantile`` over the recorded bucket rates, keeping ``le`` plus ``by``."""
+    return f"histogram_quantile({q}, {agg(recorded_buckets(histogram), ('le', *by))})"
 
 
 def per_hour(expr: str) -> str:
@@ -171,6 +187,8 @@ def _panel(
     options: dict[str, Any],
 ) -> dict[str, Any]:
     refs = "ABCDEFGHIJ"
+    if any(RECORDED_FILTER in t["expr"] for t in targets):
+        description += RECORDED_NOTE
     return {
         "datasource": DS,
         "description": description,
@@ -756,13 +774,14 @@ def latency() -> dict[str, Any]:
             "Finished requests per second in each duration bucket (the client histogram's own buckets, "
             "not re-bucketed by Grafana); the y axis is the bucket's upper bound.",
             "s",
-            [target(agg(rate(DURATION + "_bucket"), ("le",)), "{{le}}", fmt="heatmap")],
+            [target(agg(recorded_buckets(DURATION), ("le",)), "{{le}}", fmt="heatmap")],
         ),
     ]
     return dashboard(
         "llm-telemetry-latency",
         "LLM / Latency",
-        "Percentiles of request duration, time to first token and time per output token; duration heatmap.",
+        "Percentiles of request duration, time to first token and time per output token; duration heatmap. "
+        "Needs the recording rules of alerts/llm-telemetry.recording.yml.",
         [(12, 8, duration), (8, 8, streaming), (24, 10, heat)],
     )
 
