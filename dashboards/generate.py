@@ -935,22 +935,34 @@ def stale(directory: Path = HERE) -> list[str]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write the dashboards, or with ``--check`` exit 1 when the committed ones are stale."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the committed JSON is out of date")
-    parser.add_argument("--out", type=Path, default=HERE, help="directory of the dashboard JSON files")
+def cli(
+    argv: Sequence[str] | None,
+    doc: str | None,
+    default_out: Path,
+    files: Callable[[], dict[str, str]],
+    stale_in: Callable[[Path], list[str]],
+    script: str,
+) -> int:
+    """Write generated files, or with ``--check`` exit 1 naming the stale ones (shared by the generators)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the committed files are out of date")
+    parser.add_argument("--out", type=Path, default=default_out, help="directory of the generated files")
     args = parser.parse_args(argv)
     if args.check:
-        bad = stale(args.out)
+        bad = stale_in(args.out)
         for name in bad:
-            print(f"{args.out / name}: out of date; run python dashboards/generate.py", file=sys.stderr)
+            print(f"{args.out / name}: out of date; run python {script}", file=sys.stderr)
         return 1 if bad else 0
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in generate().items():
+    for name, text in files().items():
         (args.out / name).write_text(text, encoding="utf-8")
         print(f"wrote {args.out / name}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the dashboards, or with ``--check`` exit 1 when the committed ones are stale."""
+    return cli(argv, __doc__, HERE, generate, stale, "dashboards/generate.py")
 
 
 if __name__ == "__main__":

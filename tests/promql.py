@@ -51,17 +51,21 @@ def substitute(expr: str, values: dict[str, str] | None = None) -> str:
     return _VARIABLE.sub(repl, expr)
 
 
-def load_generator() -> ModuleType:
-    """``dashboards/generate.py`` as a module (``dashboards`` is a directory of assets, not a package)."""
-    name = "llm_telemetry_dashboards_generate"
+def load_script(path: Path, name: str) -> ModuleType:
+    """A generator script as a module (its directory holds assets, not a package), loaded once."""
     module = sys.modules.get(name)
     if module is None:
-        spec = importlib.util.spec_from_file_location(name, GENERATOR)
+        spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # loaded once, shared by every caller
         spec.loader.exec_module(module)
     return module
+
+
+def load_generator() -> ModuleType:
+    """``dashboards/generate.py``."""
+    return load_script(GENERATOR, "llm_telemetry_dashboards_generate")
 
 
 def dashboard_files() -> list[Path]:

@@ -572,23 +572,24 @@ def test_promtool_rule_unit_tests(tmp_path: Path) -> None:
             silent("LLMTelemetryInternalErrors", "60m"),
         ],
     }
-    # Two quiet hours, then an hour at $100/min, usage missing on 10% of requests, and instrumentation
-    # failures.
+    # Two quiet hours, then $100/min, usage missing on 10% of requests, and instrumentation failures. Checked
+    # past a full hour of spend: rule groups evaluate concurrently, so an alert may read the recorded series
+    # of the previous minute, which must then hold the same value.
     internal = {"job": "llm-app", "instance": "demo:9464", "stage": "record"}
     spike = {
         "interval": "1m",
         "input_series": [
-            series("llm_telemetry_requests_total", BASE + ', stream="true", outcome="success"', "0+60x180"),
-            series("llm_telemetry_cost_usd_total", TOKEN + ', component="output"', "0x119 0+100x60"),
-            series("llm_telemetry_usage_missing_total", BASE + ', reason="interrupted"', "0x119 0+6x60"),
-            process("llm_telemetry_internal_errors_total", "0+1x180", stage="record"),
+            series("llm_telemetry_requests_total", BASE + ', stream="true", outcome="success"', "0+60x200"),
+            series("llm_telemetry_cost_usd_total", TOKEN + ', component="output"', "0x119 0+100x80"),
+            series("llm_telemetry_usage_missing_total", BASE + ', reason="interrupted"', "0x119 0+6x80"),
+            process("llm_telemetry_internal_errors_total", "0+1x200", stage="record"),
         ],
         "alert_rule_test": [
             silent("LLMSpendSpike", "115m"),
             silent("LLMUsageMissingRising", "115m"),
-            fires("LLMSpendSpike", "180m", {"job": "llm-app"}, "6000.00"),
-            fires("LLMUsageMissingRising", "180m", MODEL, "10%"),
-            fires("LLMTelemetryInternalErrors", "180m", internal, ""),
+            fires("LLMSpendSpike", "190m", {"job": "llm-app"}, "6000.00"),
+            fires("LLMUsageMissingRising", "190m", MODEL, "10%"),
+            fires("LLMTelemetryInternalErrors", "190m", internal, ""),
         ],
     }
     # A day caching 60% of input, then two hours without a single cache read.
