@@ -2,9 +2,11 @@
 
 Validity is checked with real validators from PyPI, installed by ``.ci/run``: ``kubernetes-validate``
 (the Kubernetes API's JSON schemas, strict: unknown fields are errors) for the built-in kinds, and the
-``cloudcoil-models-prometheus-operator`` models, generated from the Prometheus Operator's CRD schemas,
-for ``PodMonitor`` and ``PrometheusRule`` (strict by round trip: the models drop unknown fields as the
-API server prunes them, so a field lost on the way back is a field the operator does not know).
+``cloudcoil-models-prometheus-operator`` models for ``PodMonitor`` and ``PrometheusRule``, generated from
+the CRDs of the operator's release ``bundle.yaml`` (see github.com/cloudcoil/cloudcoil,
+models/prometheus-operator/cookiecutter.yaml; 0.80.x is operator v0.80.1). Those are strict by round
+trip: the models drop unknown fields as the API server prunes them, so a field lost on the way back is
+a field the operator does not know.
 """
 
 from __future__ import annotations
