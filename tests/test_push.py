@@ -19,8 +19,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 import llm_telemetry
-from llm_telemetry import record
 from llm_telemetry.exporters import push
+from llm_telemetry.record import telemetry as record_telemetry
 from llm_telemetry.testing import Chat, FakeProvider, openai_usage
 
 from . import services
@@ -151,7 +151,7 @@ def test_gateway_down_never_reaches_the_app(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(record, "_logged", set())  # "logged once" counts from this test on
+    monkeypatch.setattr(record_telemetry, "_stages_logged", set())  # "logged once" counts from this test on
     registry = instrumented(push_gateway=f"http://127.0.0.1:{services.free_port()}", push_interval=3600)
     with caplog.at_level(logging.WARNING, logger="llm_telemetry"):
         chat(fp)
