@@ -888,3 +888,13 @@ def test_the_fast_construction_is_a_real_usage() -> None:
     with pytest.raises(FrozenInstanceError):
         parsed.input = 3  # type: ignore[misc,union-attr]
     assert hash(parsed) == hash(Usage(input=2006, output=300, cache_read=1920, reasoning=192))
+
+
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), -1, -0.5, True, "0.5", None, 2**2000, 10**17, [1]]
+)
+def test_a_reported_cost_that_is_no_amount_is_dropped(value: Any) -> None:
+    body = {"prompt_tokens": 1, "completion_tokens": 1, "cost": value, "cost_in_usd_ticks": value}
+    for provider in ("openrouter", "x_ai"):
+        parsed = from_openai_chat(body, provider)
+        assert parsed is not None and parsed.reported_cost is None

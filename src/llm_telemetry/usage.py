@@ -280,7 +280,10 @@ def _amount(value: Any, per_usd: int = 1) -> float | None:
     """A USD amount from an untrusted value in 1/``per_usd`` USD (0 <= x <= MAX_COST_USD), or None."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    amount = value / per_usd
+    try:
+        amount = value / per_usd
+    except OverflowError:  # an int too large for a float
+        return None
     return amount if 0.0 <= amount <= MAX_COST_USD else None  # NaN fails both comparisons
 
 
