@@ -594,15 +594,23 @@ def from_openai_responses(
     read, write = _parts(
         token_count(details.get("cached_tokens")), token_count(details.get("cache_write_tokens")), inp
     )
-    parts = _Building(inp, out, read, write, _subset(token_count(out_details.get("reasoning_tokens")), out))
-    parts.subset_of_input("audio_input", token_count(details.get("audio_tokens")))
-    parts.subset_of_input("image_input", token_count(details.get("image_tokens")))
-    parts.subset_of_output("audio_output", token_count(out_details.get("audio_tokens")))
-    for item in output if isinstance(output, (list, tuple)) else ():
-        kind = _get(item, "type")
-        target = _RESPONSES_TOOLS.get(kind) if isinstance(kind, str) else None
-        if target is not None:
-            parts.add_calls(target, 1)
+    reasoning = _subset(token_count(out_details.get("reasoning_tokens")), out)
+    audio_in, image_in, audio_out = (
+        details.get("audio_tokens"),
+        details.get("image_tokens"),
+        out_details.get("audio_tokens"),
+    )
+    tools = [item for item in output if _tool_item(item)] if isinstance(output, (list, tuple)) else ()
+    special = provider in ("x_ai", "openrouter")
+    if not (audio_in or image_in or audio_out or tools or service_tier or special):
+        return _usage(inp, out, read, write, reasoning, None, None, None)
+
+    parts = _Building(inp, out, read, write, reasoning)
+    parts.subset_of_input("audio_input", token_count(audio_in))
+    parts.subset_of_input("image_input", token_count(image_in))
+    parts.subset_of_output("audio_output", token_count(audio_out))
+    for item in tools:
+        parts.add_calls(_RESPONSES_TOOLS[_get(item, "type")], 1)
     parts.note("service_tier", _tier(service_tier))
     if provider == "x_ai":
         _add_outside_reasoning(usage, parts, "output_tokens_details")
@@ -610,6 +618,12 @@ def from_openai_responses(
     elif provider == "openrouter":
         _openrouter(usage, parts)
     return parts.done()
+
+
+def _tool_item(item: Any) -> bool:
+    """True for an output item that is a server tool call."""
+    kind = _get(item, "type")
+    return isinstance(kind, str) and kind in _RESPONSES_TOOLS
 
 
 # -- OpenAI Images API -----------------------------------------------------------------------------
