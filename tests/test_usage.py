@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 from dataclasses import FrozenInstanceError
 from types import SimpleNamespace
 from typing import Any
@@ -888,6 +889,7 @@ def test_the_fast_construction_is_a_real_usage() -> None:
     with pytest.raises(FrozenInstanceError):
         parsed.input = 3  # type: ignore[misc,union-attr]
     assert hash(parsed) == hash(Usage(input=2006, output=300, cache_read=1920, reasoning=192))
+    assert pickle.loads(pickle.dumps(parsed)) == parsed == copy.deepcopy(parsed)
 
 
 @pytest.mark.parametrize(
