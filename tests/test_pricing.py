@@ -6,6 +6,7 @@ with the installed package (checked with 0.2.3).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from datetime import datetime, timezone
@@ -20,7 +21,15 @@ from genai_prices.data import providers as gp_providers
 
 from llm_telemetry import pricing
 from llm_telemetry.pricing import COMPONENTS, Cost, ModelPrice, Pricer, load_overrides
-from llm_telemetry.usage import Usage, from_anthropic, from_openai_chat
+from llm_telemetry.usage import (
+    Billed,
+    Usage,
+    from_anthropic,
+    from_litellm,
+    from_openai_chat,
+    from_openai_images,
+    from_openai_responses,
+)
 
 REL = 1e-12
 
@@ -30,7 +39,8 @@ def approx(value: float) -> Any:
 
 
 def gp_usage(usage: Usage) -> genai_prices.Usage:
-    """The same usage in genai-prices' vocabulary."""
+    """The same usage in genai-prices' vocabulary (its full unit model)."""
+    billed = usage.billed or Billed()
     return genai_prices.Usage(
         input_tokens=usage.input,
         output_tokens=usage.output,
@@ -39,12 +49,21 @@ def gp_usage(usage: Usage) -> genai_prices.Usage:
         cache_write_5m_tokens=usage.cache_write_5m,
         cache_write_1h_tokens=usage.cache_write_1h,
         output_reasoning_tokens=usage.reasoning,
+        input_audio_tokens=billed.audio_input,
+        output_audio_tokens=billed.audio_output,
+        input_image_tokens=billed.image_input,
+        output_image_tokens=billed.image_output,
+        web_searches=billed.web_search_calls,
+        storage_searches=billed.file_search_calls,
+        code_executions=billed.code_interpreter_calls,
     )
 
 
 def gp_total(provider_id: str, model: str, usage: Usage, when: datetime | None = None) -> float:
+    billed = usage.billed
+    context = pricing.price_context(billed) if billed is not None else None
     calc = genai_prices.calc_price(
-        gp_usage(usage), model, provider_id=provider_id, genai_request_timestamp=when
+        gp_usage(usage), model, provider_id=provider_id, genai_request_timestamp=when, price_context=context
     )
     return float(calc.total_price)
 
@@ -63,16 +82,43 @@ def assert_cost(cost: Cost | None, **expected: float) -> Cost:
 
 
 def test_cost_components_in_contract_order_and_total() -> None:
-    cost = Cost(input=1.0, cache_read=0.25, cache_write=0.5, output=2.0, request=0.125)
+    cost = Cost(
+        input=1.0,
+        cache_read=0.25,
+        cache_write=0.5,
+        output=2.0,
+        request=0.125,
+        audio_input=4.0,
+        audio_output=8.0,
+        image_input=16.0,
+        image_output=32.0,
+        tool=64.0,
+    )
     assert cost.components() == (
         ("input", 1.0),
         ("cache_read", 0.25),
         ("cache_write", 0.5),
         ("output", 2.0),
+        ("audio_input", 4.0),
+        ("audio_output", 8.0),
+        ("image_input", 16.0),
+        ("image_output", 32.0),
+        ("tool", 64.0),
         ("request", 0.125),
+        ("reported", 0.0),
     )
     assert tuple(name for name, _ in cost.components()) == COMPONENTS
-    assert cost.total == 3.875
+    assert cost.total == 127.875
+    assert cost.source == "computed"
+    assert pricing.reported_cost(0.5) == Cost(0.0, 0.0, 0.0, 0.0, 0.0, reported=0.5, source="reported")
+
+
+def test_fast_built_cost_is_a_real_cost() -> None:
+    cost = Pricer().price("openai", "gpt-4o-mini", Usage(input=1_000, output=1_000))
+    assert type(cost) is Cost
+    assert cost == Cost(0.00015, 0.0, 0.0, 0.0006, 0.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cost.input = 1.0  # type: ignore[misc]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -260,6 +306,260 @@ def test_embeddings_input_only() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# v1.1 billed units: audio, images, server tools, price context, reported amounts
+
+
+def test_audio_tokens_at_their_own_rates() -> None:
+    # gpt-audio: $2.50/MTok text in, $32 audio in, $10 text out, $64 audio out
+    usage = from_openai_chat(
+        {
+            "prompt_tokens": 45,
+            "completion_tokens": 216,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 31, "text_tokens": 14},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 175, "text_tokens": 41},
+        }
+    )
+    assert usage is not None
+    cost = assert_cost(
+        Pricer().price("openai", "gpt-audio", usage),
+        input=0.000035,  # 14 x $2.50/MTok
+        audio_input=0.000992,  # 31 x $32/MTok
+        output=0.00041,  # 41 x $10/MTok
+        audio_output=0.0112,  # 175 x $64/MTok
+    )
+    assert cost.total == approx(gp_total("openai", "gpt-audio", usage))
+    # a model without audio rates prices them as text, as genai-prices does (component still audio)
+    assert_cost(
+        Pricer().price("openai", "gpt-4o-audio-preview", usage),
+        input=0.000035,
+        audio_input=0.0000775,  # 31 x $2.50/MTok
+        output=0.00041,
+        audio_output=0.00175,  # 175 x $10/MTok
+    )
+
+
+def test_gpt_image_1_images_api() -> None:
+    usage = from_openai_images(
+        {
+            "input_tokens": 50,
+            "output_tokens": 50,
+            "input_tokens_details": {"text_tokens": 10, "image_tokens": 40},
+        }
+    )
+    assert usage is not None
+    cost = assert_cost(
+        Pricer().price("openai", "gpt-image-1", usage),
+        input=0.00005,  # 10 text x $5/MTok
+        image_input=0.0004,  # 40 x $10/MTok
+        image_output=0.002,  # 50 x $40/MTok
+    )
+    assert cost.total == approx(gp_total("openai", "gpt-image-1", usage))
+
+
+NOVEMBER = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)  # after the price variants' start dates
+
+
+@pytest.mark.parametrize(
+    ("tier", "input_mtok", "cached_mtok", "output_mtok"),
+    [
+        (None, 0.25, 0.025, 2.0),
+        ("flex", 0.125, 0.0125, 1.0),
+        ("priority", 0.45, 0.045, 3.6),
+        ("fast", 0.45, 0.045, 3.6),
+        ("batch", 0.125, 0.0125, 1.0),
+        ("scale", 0.25, 0.025, 2.0),  # no variant for it: the standard price
+    ],
+)
+def test_openai_service_tier_prices(
+    monkeypatch: pytest.MonkeyPatch,
+    tier: str | None,
+    input_mtok: float,
+    cached_mtok: float,
+    output_mtok: float,
+) -> None:
+    monkeypatch.setattr(pricing, "_now", NOVEMBER.timestamp)
+    usage = from_openai_chat(
+        {
+            "prompt_tokens": 10_000,
+            "completion_tokens": 1_000,
+            "prompt_tokens_details": {"cached_tokens": 4_000},
+        },
+        "openai",
+        tier,
+    )
+    assert usage is not None and usage.service_tier == (None if tier is None else tier)
+    cost = assert_cost(
+        Pricer().price("openai", "gpt-5-mini", usage),
+        input=6_000 * input_mtok / 1e6,
+        cache_read=4_000 * cached_mtok / 1e6,
+        output=1_000 * output_mtok / 1e6,
+    )
+    assert cost.total == approx(gp_total("openai", "gpt-5-mini", usage, NOVEMBER))
+
+
+def test_a_tier_variant_follows_its_start_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    usage = Usage(input=1_000_000, output=0, billed=Billed(service_tier="flex"))
+    pricer = Pricer()
+    before = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    monkeypatch.setattr(pricing, "_now", before.timestamp)
+    assert_cost(pricer.price("openai", "gpt-5-mini", usage), input=0.25)  # variant not in force yet
+    assert gp_total("openai", "gpt-5-mini", usage, before) == approx(0.25)
+    monkeypatch.setattr(pricing, "_now", NOVEMBER.timestamp)
+    assert_cost(pricer.price("openai", "gpt-5-mini", usage), input=0.125)
+
+
+def test_anthropic_fast_speed_and_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pricing, "_now", NOVEMBER.timestamp)
+    fast = from_anthropic({"input_tokens": 1_000, "output_tokens": 100, "speed": "fast"})
+    assert fast is not None
+    # claude-opus-4-8: $5/$25 standard, $10/$50 fast
+    cost = assert_cost(Pricer().price("anthropic", "claude-opus-4-8", fast), input=0.01, output=0.005)
+    assert cost.total == approx(gp_total("anthropic", "claude-opus-4-8", fast, NOVEMBER))
+    batch = from_anthropic({"input_tokens": 1_000, "output_tokens": 100, "service_tier": "batch"})
+    assert batch is not None
+    # claude-sonnet-4-5 batch: $1.50 in, $7.50 out
+    cost = assert_cost(Pricer().price("anthropic", "claude-sonnet-4-5", batch), input=0.0015, output=0.00075)
+    assert cost.total == approx(gp_total("anthropic", "claude-sonnet-4-5", batch, NOVEMBER))
+
+
+def test_a_context_applies_only_to_the_providers_own_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """genai-prices applies price variants only to a model its provider lists (not a fallback's)."""
+    monkeypatch.setattr(pricing, "_now", NOVEMBER.timestamp)
+    usage = Usage(input=1_000_000, output=0, billed=Billed(service_tier="flex"))
+    assert_cost(Pricer().price("azure.ai.openai", "gpt-5-mini", usage), input=0.25)
+    assert gp_total("azure", "gpt-5-mini", usage, NOVEMBER) == approx(0.25)
+
+
+def test_server_tool_calls_per_call() -> None:
+    searched = from_anthropic(
+        {
+            "input_tokens": 1_000,
+            "output_tokens": 100,
+            "server_tool_use": {"web_search_requests": 3, "web_fetch_requests": 2},
+        }
+    )
+    assert searched is not None
+    # claude-sonnet-4-5: $10 per 1,000 searches; web fetch has no per-call price (tokens only)
+    cost = assert_cost(
+        Pricer().price("anthropic", "claude-sonnet-4-5", searched), input=0.003, output=0.0015, tool=0.03
+    )
+    assert cost.total == approx(gp_total("anthropic", "claude-sonnet-4-5", searched))
+    responses = from_openai_responses(
+        {"input_tokens": 1_000, "output_tokens": 100},
+        "openai",
+        [{"type": "web_search_call"}, {"type": "web_search_call"}, {"type": "file_search_call"}],
+    )
+    assert responses is not None
+    # gpt-4.1: $10 per 1,000 web searches, $2.50 per 1,000 file searches
+    cost = assert_cost(
+        Pricer().price("openai", "gpt-4.1", responses), input=0.002, output=0.0008, tool=0.0225
+    )
+    assert cost.total == approx(gp_total("openai", "gpt-4.1", responses))
+
+
+def test_litellm_anthropic_1h_cache_writes_and_web_search() -> None:
+    usage = from_litellm(
+        {
+            "prompt_tokens": 12050,
+            "completion_tokens": 400,
+            "prompt_tokens_details": {
+                "cached_tokens": 10000,
+                "cache_creation_token_details": {
+                    "ephemeral_5m_input_tokens": 500,
+                    "ephemeral_1h_input_tokens": 1500,
+                },
+            },
+            "cache_read_input_tokens": 10000,
+            "cache_creation_input_tokens": 2000,
+            "server_tool_use": {"web_search_requests": 3},
+        },
+        "anthropic",
+    )
+    assert usage is not None
+    cost = assert_cost(
+        Pricer().price("anthropic", "claude-sonnet-4-5", usage),
+        input=0.00015,  # 50 x $3/MTok
+        cache_read=0.003,  # 10_000 x $0.30/MTok
+        cache_write=0.010875,  # 500 x $3.75/MTok (5m) + 1_500 x $6/MTok (1h)
+        output=0.006,  # 400 x $15/MTok
+        tool=0.03,  # 3 searches x $10/1,000
+    )
+    assert cost.total == approx(gp_total("anthropic", "claude-sonnet-4-5", usage))
+
+
+def test_deepseek_2024_cache_hits_priced_as_cache_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    peak = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr(pricing, "_now", peak.timestamp)
+    usage = from_openai_chat(
+        {
+            "prompt_tokens": 10_000,
+            "completion_tokens": 1_000,
+            "prompt_cache_hit_tokens": 8_000,
+            "prompt_cache_miss_tokens": 2_000,
+        },
+        "deepseek",
+    )
+    assert usage is not None
+    cost = assert_cost(
+        Pricer().price("deepseek", "deepseek-chat", usage), input=0.00054, cache_read=0.00056, output=0.0011
+    )
+    as_if_uncached = Pricer().price("deepseek", "deepseek-chat", Usage(input=10_000, output=1_000))
+    assert as_if_uncached is not None
+    assert as_if_uncached.total / cost.total == approx(3800 / 2200)  # the +73% the dialect removes
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        from_openai_chat(
+            {
+                "prompt_tokens": 194,
+                "completion_tokens": 2,
+                "cost": 0.95,
+                "cost_details": {"upstream_inference_cost": 19},
+            },
+            "openrouter",
+        ),
+        from_openai_chat(
+            {"prompt_tokens": 32, "completion_tokens": 9, "cost_in_usd_ticks": 9_500_000_000}, "x_ai"
+        ),
+    ],
+)
+def test_a_reported_amount_is_the_whole_cost(usage: Usage | None) -> None:
+    assert usage is not None
+    for model in ("anthropic/claude-sonnet-4-5", "grok-4", "no-such-model"):
+        cost = Pricer().price("openrouter", model, usage)
+        assert cost == Cost(0.0, 0.0, 0.0, 0.0, 0.0, reported=0.95, source="reported")
+        assert cost.total == 0.95
+
+
+def test_no_invented_cost_for_self_hosted_open_weights() -> None:
+    usage = Usage(input=1_000, output=1_000)
+    pricer = Pricer()
+    # vLLM serving gpt-oss at a private address; Ollama; LiteLLM's self-hosted providers
+    assert pricer.price("openai", "openai/gpt-oss-120b", usage, "10.0.0.5") is None
+    assert pricer.price("openai", "deepseek-r1:7b", usage, "127.0.0.1") is None
+    assert pricer.price("ollama_chat", "deepseek-r1:7b", usage) is None
+    assert pricer.price("hosted_vllm", "openai/gpt-oss-20b", usage, "gpu.example.com") is None
+    assert pricer.price("lm_studio", "qwen2.5-7b-instruct", usage, "localhost") is None
+    # the same names at a hosted API are priced, and owner-only models behind a proxy too
+    assert pricer.price("groq", "openai/gpt-oss-120b", usage, "api.groq.com") is not None
+    proxied = pricer.price("openai", "gpt-4o-mini", usage, "127.0.0.1")
+    assert proxied == pricer.price("openai", "gpt-4o-mini", usage, "api.openai.com")
+    assert_cost(proxied, input=0.00015, output=0.0006)
+
+
+def test_a_zero_override_prices_a_self_hosted_model_at_zero() -> None:
+    pricer = Pricer(load_overrides({"deepseek-r1:7b": {"input_mtok": 0, "output_mtok": 0}}))
+    cost = pricer.price("ollama_chat", "deepseek-r1:7b", Usage(input=1_000, output=1_000), "127.0.0.1")
+    assert cost == Cost(0.0, 0.0, 0.0, 0.0, 0.0)  # a known price of 0, not "unpriced"
+    # an override by the last path segment works behind a provider prefix too
+    assert pricer.price("hosted_vllm", "ollama/deepseek-r1:7b", Usage(input=1), "10.0.0.2") == Cost(
+        0.0, 0.0, 0.0, 0.0, 0.0
+    )
+
+
+# --------------------------------------------------------------------------------------------------
 # Unknown models, robustness, caching
 
 
@@ -268,7 +568,7 @@ def test_unknown_model_is_none_and_cached() -> None:
     usage = Usage(input=10, output=10)
     assert pricer.price("openai", "totally-made-up-model-xyz", usage) is None
     assert pricer.price("openai", "totally-made-up-model-xyz", usage) is None
-    assert pricer._cache[("openai", "totally-made-up-model-xyz")] is None
+    assert pricer._cache[("openai", "totally-made-up-model-xyz", None)].base is None
 
 
 def test_known_model_resolved_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -292,21 +592,26 @@ def test_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(10):
         pricer.price("openai", f"unknown-{i}", Usage(input=1))
     assert len(pricer._cache) == 3
-    assert ("openai", "unknown-9") in pricer._cache
+    assert ("openai", "unknown-9", None) in pricer._cache
 
 
-@pytest.mark.parametrize(
-    ("provider", "model", "usage"),
-    [
-        ("openai", "gpt-4o-mini", None),
-        ("openai", None, Usage(input=1)),
-        (None, "gpt-4o-mini", "not usage"),
-        ("openai", ["unhashable"], Usage(input=1)),
-        ("openai", "", Usage(input=1)),
-    ],
-)
-def test_price_never_raises(provider: Any, model: Any, usage: Any) -> None:
-    assert Pricer().price(provider, model, usage) is None
+@pytest.mark.parametrize("model", [None, ["unhashable"], 3, ""])
+def test_a_model_that_is_no_name_has_no_price(model: Any) -> None:
+    assert Pricer().price("openai", model, Usage(input=1)) is None
+
+
+def test_a_pricing_bug_raises_instead_of_looking_unpriced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller counts it as an internal error (stage ``price``), not as a model without a price."""
+
+    def broken(provider: str, ref: str) -> Any:
+        raise RuntimeError("price data bug")
+
+    monkeypatch.setattr(pricing, "_find_model", broken)
+    pricer = Pricer()
+    for _ in range(2):  # not cached as "unpriced" either
+        with pytest.raises(RuntimeError, match="price data bug"):
+            pricer.price("openai", "gpt-4o-mini", Usage(input=1))
+    assert pricer._cache == {}
 
 
 def test_missing_counts_are_zero_and_uncached_never_negative() -> None:
@@ -454,6 +759,22 @@ _SWEEP_USAGES = [
     Usage(input=300_000, output=70_000, cache_read=250_000, cache_write=40_000, cache_write_5m=40_000),
     Usage(input=2_500_000, output=100, cache_read=1_000_000, reasoning=100),
     Usage(input=7, output=3),
+    Usage(
+        input=20_000,
+        output=6_000,
+        cache_read=2_000,
+        reasoning=1_000,
+        billed=Billed(
+            audio_input=3_000,
+            image_input=4_000,
+            audio_output=1_500,
+            image_output=1_000,
+            web_search_calls=3,
+            file_search_calls=2,
+            code_interpreter_calls=1,
+        ),
+    ),
+    Usage(input=250_000, output=300, billed=Billed(image_input=200_000, web_search_calls=1)),
 ]
 
 
@@ -498,6 +819,41 @@ def test_every_bundled_model_matches_genai_prices_total() -> None:
     assert unpriced < 50
     assert checked > 5_000
     assert skipped < checked / 100
+
+
+def test_every_price_variant_matches_genai_prices_total() -> None:
+    """Each model's price variants (service tier, batch, speed) under the context that selects them."""
+    checked = 0
+    for provider in gp_providers:
+        for model in provider.models:
+            for context in {tuple(sorted(variant.when.items())) for variant in model.price_variants or ()}:
+                for when in _sweep_times():
+                    in_context = pricing._InContext(model, dict(context))
+                    rates = in_context.select(when.timestamp())
+                    if rates is None:
+                        continue
+                    for usage in _SWEEP_USAGES:
+                        try:
+                            with warnings.catch_warnings():
+                                warnings.simplefilter("ignore")
+                                expected = model.calc_price(
+                                    gp_usage(usage),
+                                    provider,
+                                    genai_request_timestamp=when,
+                                    price_context=dict(context),
+                                )
+                        except ValueError:
+                            continue
+                        assert rates.cost(usage).total == approx(float(expected.total_price)), (
+                            provider.id,
+                            model.id,
+                            context,
+                            usage,
+                            when,
+                        )
+                        checked += 1
+    print(f"checked={checked}")
+    assert checked > 1_000
 
 
 def test_decimal_rates_survive_float_conversion() -> None:

@@ -2,21 +2,37 @@
 
 Prices come from the snapshot bundled with the ``genai-prices`` package (never fetched: its
 ``UpdatePrices`` is not started), with user overrides winning over it. The components are the contract's
-``llm_telemetry_cost_usd_total{component}`` values:
+``llm_telemetry_cost_usd_total{component}`` values (v1.1):
 
-* ``input``: uncached input tokens (``input - cache_read - cache_write``) at the input rate;
+* ``input``: uncached text input tokens (``input - cache_read - cache_write - audio - image``);
 * ``cache_read``: cache-read tokens at the cache-read rate (the input rate when the model has none);
 * ``cache_write``: cache-write tokens at the cache-write rate (the input rate when the model has none),
   Anthropic 1h-TTL writes at their own rate where the price data has one;
-* ``output``: output tokens, reasoning included (at a reasoning rate where the price data has one);
-* ``request``: per-request fees.
+* ``output``: text output tokens, reasoning included (at a reasoning rate where the price data has one);
+* ``audio_input`` / ``audio_output`` / ``image_input`` / ``image_output``: those tokens at their own
+  rates (genai-prices ``input_audio_mtok`` ...), or at the text rate where the model has none, as
+  genai-prices itself prices them;
+* ``tool``: server tool calls at their per-call price (genai-prices ``web_searches_kcount`` for web
+  search, ``storage_searches_kcount`` for file search, ``code_executions_kcount``; web fetch and other
+  tools have no per-call price there and cost 0 beyond their tokens);
+* ``request``: per-request fees;
+* ``reported``: the amount the provider itself says it billed (OpenRouter ``usage.cost``, xAI
+  ``cost_in_usd_ticks``). It is the whole cost: every other component is then 0, and ``Cost.source``
+  says ``reported`` rather than ``computed``.
 
-Long-context tiers follow genai-prices: once the request's total input (cache reads and writes
-included) exceeds a tier's threshold, that tier's rate applies to every token of the priced kind.
-The components therefore sum to what ``genai_prices.calc_price`` says for the same usage.
+The price context is the response's: a service tier (``flex``, ``priority``, ``batch``...) or
+Anthropic's ``speed="fast"`` selects genai-prices' price variants for the model; long-context tiers
+follow genai-prices (once the request's total input, cache included, exceeds a tier's threshold, that
+tier's rate applies to every token of the priced kind). The components therefore sum to what
+``genai_prices.calc_price`` says for the same usage and context.
 
-A (provider, model) pair is resolved to compiled float rates once and cached (unknown models too), so
-a priced call costs a few attribute reads and multiplications.
+A (provider, model, server address) is resolved to compiled float rates once and cached (unknown
+models too), and so is each price context of it, so a priced call costs a few attribute reads and
+multiplications. No cost is invented: an open-weight model at a self-hosted address is priced only
+by ``price_overrides`` (see :func:`llm_telemetry.providers.priced_by_name`).
+
+Errors are not swallowed here: a failure inside pricing raises, and the caller counts it as an
+internal error (stage ``price``) instead of reporting "no price known".
 """
 
 from __future__ import annotations
@@ -35,56 +51,41 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import pydantic
 
-from llm_telemetry.usage import Usage
+from llm_telemetry.providers import price_id, priced_by_name
+from llm_telemetry.usage import Billed, Usage
 
 if TYPE_CHECKING:
     from genai_prices import types as gp_types
 
-__all__ = ["COMPONENTS", "Cost", "ModelPrice", "Pricer", "load_overrides"]
+__all__ = [
+    "COMPONENTS",
+    "COMPUTED",
+    "REPORTED",
+    "Cost",
+    "ModelPrice",
+    "Pricer",
+    "load_overrides",
+    "price_context",
+    "reported_cost",
+]
 
 #: Cost components in contract order; they never overlap, so their sum is the total.
-COMPONENTS: Final = ("input", "cache_read", "cache_write", "output", "request")
-
-#: OTel ``gen_ai.provider.name`` values (and common LiteLLM provider names) -> genai-prices provider ids.
-_PROVIDER_IDS: Final[Mapping[str, str]] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "azure.ai.openai": "azure",
-    "azure.ai.inference": "azure",
-    "azure": "azure",
-    "azure_ai": "azure",
-    "aws.bedrock": "aws",
-    "bedrock": "aws",
-    "bedrock_converse": "aws",
-    "gcp.vertex_ai": "google",
-    "gcp.gemini": "google",
-    "gcp.gen_ai": "google",
-    "vertex_ai": "google",
-    "vertex_ai_beta": "google",
-    "gemini": "google",
-    "deepseek": "deepseek",
-    "groq": "groq",
-    "mistral_ai": "mistral",
-    "mistral": "mistral",
-    "x_ai": "x-ai",
-    "xai": "x-ai",
-    "cohere": "cohere",
-    "cohere_chat": "cohere",
-    "perplexity": "perplexity",
-    "together_ai": "together",
-    "together": "together",
-    "fireworks_ai": "fireworks",
-    "fireworks": "fireworks",
-    "openrouter": "openrouter",
-    "cerebras": "cerebras",
-    "moonshot": "moonshotai",
-    "moonshotai": "moonshotai",
-    "novita": "novita",
-    "databricks": "databricks",
-    "cloudflare": "cloudflare",
-    "voyage": "voyageai",
-    "voyageai": "voyageai",
-}
+COMPONENTS: Final = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "output",
+    "audio_input",
+    "audio_output",
+    "image_input",
+    "image_output",
+    "tool",
+    "request",
+    "reported",
+)
+#: ``Cost.source`` values (span attribute ``llm_telemetry.cost.source``).
+COMPUTED: Final = "computed"
+REPORTED: Final = "reported"
 
 _MAX_CACHE: Final = 4096
 _now = time.time  # request time for time-dependent prices (tests replace it)
@@ -93,27 +94,119 @@ _PER_MTOK: Final = 1_000_000.0
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """Estimated USD spend of one billed response, by non-overlapping component."""
+    """USD spend of one billed response, by non-overlapping component, and where the amount comes from."""
 
     input: float
     cache_read: float
     cache_write: float
     output: float
     request: float
+    audio_input: float = 0.0
+    audio_output: float = 0.0
+    image_input: float = 0.0
+    image_output: float = 0.0
+    tool: float = 0.0
+    reported: float = 0.0
+    #: ``computed`` from prices, or ``reported`` by the provider (then ``reported`` is the whole cost).
+    source: str = COMPUTED
 
     @property
     def total(self) -> float:
-        return self.input + self.cache_read + self.cache_write + self.output + self.request
+        return (
+            self.input
+            + self.cache_read
+            + self.cache_write
+            + self.output
+            + self.audio_input
+            + self.audio_output
+            + self.image_input
+            + self.image_output
+            + self.tool
+            + self.request
+            + self.reported
+        )
 
     def components(self) -> tuple[tuple[str, float], ...]:
-        """``(("input", x), ("cache_read", y), ...)`` in contract order."""
+        """``(("input", x), ("cache_read", y), ...)`` in contract order (:data:`COMPONENTS`)."""
         return (
             ("input", self.input),
             ("cache_read", self.cache_read),
             ("cache_write", self.cache_write),
             ("output", self.output),
+            ("audio_input", self.audio_input),
+            ("audio_output", self.audio_output),
+            ("image_input", self.image_input),
+            ("image_output", self.image_output),
+            ("tool", self.tool),
             ("request", self.request),
+            ("reported", self.reported),
         )
+
+
+class _CostBuilder:
+    """The slots of :class:`Cost`, assignable: filled on the hot path, then relabelled as a ``Cost``
+    (identical layout), which skips the frozen ``__init__``'s ``object.__setattr__`` per field."""
+
+    __slots__ = Cost.__slots__
+
+    def __init__(
+        self,
+        input: float,
+        cache_read: float,
+        cache_write: float,
+        output: float,
+        request: float,
+        audio_input: float,
+        audio_output: float,
+        image_input: float,
+        image_output: float,
+        tool: float,
+    ) -> None:
+        self.input = input
+        self.cache_read = cache_read
+        self.cache_write = cache_write
+        self.output = output
+        self.request = request
+        self.audio_input = audio_input
+        self.audio_output = audio_output
+        self.image_input = image_input
+        self.image_output = image_output
+        self.tool = tool
+        self.reported = 0.0
+        self.source = COMPUTED
+
+
+def _computed(
+    input: float,
+    cache_read: float,
+    cache_write: float,
+    output: float,
+    request: float,
+    audio_input: float = 0.0,
+    audio_output: float = 0.0,
+    image_input: float = 0.0,
+    image_output: float = 0.0,
+    tool: float = 0.0,
+) -> Cost:
+    built: Any = _CostBuilder(
+        input,
+        cache_read,
+        cache_write,
+        output,
+        request,
+        audio_input,
+        audio_output,
+        image_input,
+        image_output,
+        tool,
+    )
+    built.__class__ = Cost
+    return built  # type: ignore[no-any-return]
+
+
+def reported_cost(amount: float) -> Cost:
+    """The cost of a response whose provider reported what it billed: all of it in ``reported``."""
+    return Cost(0.0, 0.0, 0.0, 0.0, 0.0, reported=amount, source=REPORTED)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -231,18 +324,25 @@ def _parse_toml(text: str, where: str) -> Any:
 
 
 class _Rates:
-    """Flat per-token rates of one price regime; ``tiers`` holds the long-context regimes."""
+    """Flat per-unit rates of one price regime; ``tiers`` holds the long-context regimes."""
 
     __slots__ = (
+        "audio_input",
+        "audio_output",
         "cache_read",
         "cache_write",
         "cache_write_1h",
         "cache_write_5m",
+        "code_execution",
+        "file_search",
+        "image_input",
+        "image_output",
         "input",
         "output",
         "reasoning",
         "request",
         "tiers",
+        "web_search",
     )
 
     def __init__(
@@ -255,6 +355,14 @@ class _Rates:
         output: float,
         reasoning: float,
         request: float,
+        *,
+        audio_input: float | None = None,
+        audio_output: float | None = None,
+        image_input: float | None = None,
+        image_output: float | None = None,
+        web_search: float = 0.0,
+        file_search: float = 0.0,
+        code_execution: float = 0.0,
     ) -> None:
         self.input = input
         self.cache_read = cache_read
@@ -264,6 +372,15 @@ class _Rates:
         self.output = output
         self.reasoning = reasoning
         self.request = request
+        # A modality without a rate of its own costs the text rate, as genai-prices prices it.
+        self.audio_input = input if audio_input is None else audio_input
+        self.audio_output = output if audio_output is None else audio_output
+        self.image_input = input if image_input is None else image_input
+        self.image_output = output if image_output is None else image_output
+        #: Per call.
+        self.web_search = web_search
+        self.file_search = file_search
+        self.code_execution = code_execution
         #: ``((threshold, rates), ...)`` highest threshold first: rates used when input > threshold.
         self.tiers: tuple[tuple[int, _Rates], ...] = ()
 
@@ -277,8 +394,6 @@ class _Rates:
         read = usage.cache_read or 0
         write = usage.cache_write or 0
         uncached = inp - read - write
-        if uncached < 0:
-            uncached = 0
         if write and (usage.cache_write_1h or usage.cache_write_5m):
             w1h = min(usage.cache_write_1h or 0, write)
             w5m = min(usage.cache_write_5m or 0, write - w1h)
@@ -286,13 +401,42 @@ class _Rates:
         else:
             write_cost = write * r.cache_write
         out = usage.output or 0
-        reasoning = usage.reasoning
-        if reasoning and r.reasoning != r.output:
+        billed = usage.billed
+        if billed is None:
+            return _computed(
+                uncached * r.input if uncached > 0 else 0.0,
+                read * r.cache_read,
+                write_cost,
+                r.output_cost(out, usage.reasoning),
+                r.request,
+            )
+        audio_in, image_in = billed.audio_input or 0, billed.image_input or 0
+        audio_out, image_out = billed.audio_output or 0, billed.image_output or 0
+        text_in = uncached - audio_in - image_in
+        tools = (
+            (billed.web_search_calls or 0) * r.web_search
+            + (billed.file_search_calls or 0) * r.file_search
+            + (billed.code_interpreter_calls or 0) * r.code_execution
+        )
+        return _computed(
+            text_in * r.input if text_in > 0 else 0.0,
+            read * r.cache_read,
+            write_cost,
+            r.output_cost(max(out - audio_out - image_out, 0), usage.reasoning),
+            r.request,
+            audio_in * r.audio_input,
+            audio_out * r.audio_output,
+            image_in * r.image_input,
+            image_out * r.image_output,
+            tools,
+        )
+
+    def output_cost(self, out: int, reasoning: int | None) -> float:
+        """Text output, reasoning at its own rate where the price data has one."""
+        if reasoning and self.reasoning != self.output:
             reasoning = min(reasoning, out)
-            output_cost = (out - reasoning) * r.output + reasoning * r.reasoning
-        else:
-            output_cost = out * r.output
-        return Cost(uncached * r.input, read * r.cache_read, write_cost, output_cost, r.request)
+            return (out - reasoning) * self.output + reasoning * self.reasoning
+        return out * self.output
 
 
 class _Timed:
@@ -320,6 +464,40 @@ class _Timed:
         return self.default
 
 
+class _InContext:
+    """A model's rates under one price context: genai-prices' price variants over its time-selected
+    prices, compiled once per day of the request (per minute where a price depends on the time of day)."""
+
+    __slots__ = ("context", "memo", "model", "period")
+
+    def __init__(self, model: gp_types.ModelInfo, context: Mapping[str, str]) -> None:
+        self.model = model
+        self.context = context
+        self.memo: dict[int, _Rates | None] = {}
+        self.period = 60.0 if _time_of_day(model) else 86400.0
+
+    def select(self, now: float) -> _Rates | None:
+        key = int(now // self.period)
+        try:
+            return self.memo[key]
+        except KeyError:
+            pass
+        prices = self.model.get_prices(datetime.fromtimestamp(now, timezone.utc), self.context)
+        rates = _compile_price(prices)
+        if len(self.memo) >= 8:
+            self.memo.clear()
+        self.memo[key] = rates
+        return rates
+
+
+def _time_of_day(model: gp_types.ModelInfo) -> bool:
+    from genai_prices.types import TimeOfDateConstraint
+
+    constraints = [cp.constraint for cp in model.prices] if isinstance(model.prices, list) else []
+    constraints += [variant.constraint for variant in model.price_variants or ()]
+    return any(isinstance(constraint, TimeOfDateConstraint) for constraint in constraints)
+
+
 _Entry = _Rates | _Timed | None
 
 _PRICE_KEYS: Final = (
@@ -331,6 +509,13 @@ _PRICE_KEYS: Final = (
     "output_mtok",
     "output_reasoning_mtok",
     "requests_kcount",
+    "input_audio_mtok",
+    "output_audio_mtok",
+    "input_image_mtok",
+    "output_image_mtok",
+    "web_searches_kcount",
+    "storage_searches_kcount",
+    "code_executions_kcount",
 )
 
 
@@ -373,7 +558,6 @@ def _compile_regime(mp: gp_types.ModelPrice, threshold: int | None) -> _Rates:
     w1h = get("cache_write_1h_mtok")
     out = get("output_mtok") or 0.0
     reasoning = get("output_reasoning_mtok")
-    request = get("requests_kcount", 1000.0) or 0.0
     return _Rates(
         inp,
         inp if read is None else read,
@@ -382,7 +566,14 @@ def _compile_regime(mp: gp_types.ModelPrice, threshold: int | None) -> _Rates:
         write if w1h is None else w1h,
         out,
         out if reasoning is None else reasoning,
-        request,
+        get("requests_kcount", 1000.0) or 0.0,
+        audio_input=get("input_audio_mtok"),
+        audio_output=get("output_audio_mtok"),
+        image_input=get("input_image_mtok"),
+        image_output=get("output_image_mtok"),
+        web_search=get("web_searches_kcount", 1000.0) or 0.0,
+        file_search=get("storage_searches_kcount", 1000.0) or 0.0,
+        code_execution=get("code_executions_kcount", 1000.0) or 0.0,
     )
 
 
@@ -445,23 +636,67 @@ def _bundled_providers() -> list[gp_types.Provider]:
     return providers
 
 
-def _find_model(provider: str, ref: str) -> gp_types.ModelInfo | None:
+def _gp_provider(provider: str) -> gp_types.Provider | None:
     from genai_prices.data_snapshot import find_provider_by_id
 
+    return find_provider_by_id(_bundled_providers(), price_id(provider)) if provider else None
+
+
+def _find_model(provider: str, ref: str) -> gp_types.ModelInfo | None:
     providers = _bundled_providers()
-    if provider:
-        gp_provider = find_provider_by_id(providers, _PROVIDER_IDS.get(provider, provider))
-        if gp_provider is not None:
-            model = gp_provider.find_model(ref, all_providers=providers)
-            if model is not None:
-                return model
+    gp_provider = _gp_provider(provider)
+    if gp_provider is not None:
+        model = gp_provider.find_model(ref, all_providers=providers)
+        if model is not None:
+            return model
     # Model-only matching, like genai-prices without a provider: the first provider claiming the name.
-    for gp_provider in providers:
-        if gp_provider.model_match is not None and gp_provider.model_match.is_match(ref):
-            model = gp_provider.find_model(ref, all_providers=providers)
+    for candidate in providers:
+        if candidate.model_match is not None and candidate.model_match.is_match(ref):
+            model = candidate.find_model(ref, all_providers=providers)
             if model is not None:
                 return model
     return None
+
+
+def price_context(billed: Billed) -> dict[str, str]:
+    """genai-prices' price context for a response's service tier and speed."""
+    context: dict[str, str] = {}
+    tier = billed.service_tier
+    if tier == "batch":
+        context["processing"] = "batch"
+    elif tier is not None:
+        context["service_tier"] = tier
+    if billed.speed is not None:
+        context["speed"] = billed.speed
+    return context
+
+
+class _Resolved:
+    """What one (provider, model, address) prices as: its rates, and its price contexts on demand."""
+
+    __slots__ = ("base", "contexts", "model")
+
+    def __init__(self, base: _Entry, model: gp_types.ModelInfo | None = None) -> None:
+        self.base = base
+        #: The genai-prices model when its own provider lists it (price variants apply only then).
+        self.model = model
+        #: (service_tier, speed) -> entry; both come from small fixed sets, so this stays small.
+        self.contexts: dict[tuple[str | None, str | None], _Entry | _InContext] = {}
+
+    def in_context(self, billed: Billed) -> _Entry | _InContext:
+        key = (billed.service_tier, billed.speed)
+        found = self.contexts.get(key)
+        if found is None:
+            context = price_context(billed)
+            model = self.model
+            variants = () if model is None or self.base is None else model.price_variants or ()
+            if any(all(context.get(k) == v for k, v in variant.when.items()) for variant in variants):
+                assert model is not None
+                found = _InContext(model, context)
+            else:
+                found = self.base
+            self.contexts[key] = found
+        return found
 
 
 # --------------------------------------------------------------------------------------------------
@@ -469,13 +704,13 @@ def _find_model(provider: str, ref: str) -> gp_types.ModelInfo | None:
 
 
 class Pricer:
-    """Prices normalized usage; lookups are cached per (provider, model), unknown ones included."""
+    """Prices normalized usage; lookups are cached per (provider, model, address), unknown ones included."""
 
     def __init__(self, overrides: Mapping[str, ModelPrice] | None = None) -> None:
         self._overrides: dict[str, _Rates] = {
             _normalize_model(name): _compile_override(price) for name, price in (overrides or {}).items()
         }
-        self._cache: dict[tuple[str, str], _Entry] = {}
+        self._cache: dict[tuple[str, str, str | None], _Resolved] = {}
         self._lock = threading.Lock()
         self._version: str | None = None
 
@@ -492,47 +727,59 @@ class Pricer:
                 self._version = "genai-prices unknown"
         return self._version
 
-    def price(self, provider: str, model: str, usage: Usage) -> Cost | None:
-        """The cost of ``usage``, or None when the model has no known price. Never raises."""
-        try:
-            try:
-                entry = self._cache[(provider, model)]
-            except KeyError:
-                entry = self._resolve(provider, model)
-            if entry is None:
-                return None
-            if isinstance(entry, _Timed):
-                entry = entry.select(_now())
-            return entry.cost(usage)
-        except Exception:
-            return None
+    def price(self, provider: str, model: str, usage: Usage, address: str | None = None) -> Cost | None:
+        """The cost of ``usage``, or None when no price is known (no cost is invented).
 
-    def _resolve(self, provider: str, model: str) -> _Entry:
+        ``address`` is the server's (``server.address``): at a self-hosted one, an open-weight model is
+        priced only by the overrides. A provider-reported amount is the cost whatever the model.
+        Raises on internal errors; the caller counts them.
+        """
+        billed = usage.billed
+        if billed is not None and billed.reported_cost is not None:
+            return reported_cost(billed.reported_cost)
+        if type(model) is not str:
+            return None
         try:
-            entry = self._lookup(provider, model)
-        except Exception:
-            entry = None
+            resolved = self._cache[(provider, model, address)]
+        except KeyError:
+            resolved = self._resolve(provider, model, address)
+        if billed is None or (billed.service_tier is None and billed.speed is None):
+            entry: _Entry | _InContext = resolved.base
+        else:
+            entry = resolved.in_context(billed)
+        if entry is None:
+            return None
+        if isinstance(entry, _Rates):
+            return entry.cost(usage)
+        rates = entry.select(_now())
+        return None if rates is None else rates.cost(usage)
+
+    def _resolve(self, provider: str, model: str, address: str | None) -> _Resolved:
+        resolved = self._lookup(provider, model, address)
         with self._lock:
             cache = self._cache
             if len(cache) >= _MAX_CACHE:
                 del cache[next(iter(cache))]  # oldest first
-            cache[(provider, model)] = entry
-        return entry
+            cache[(provider, model, address)] = resolved
+        return resolved
 
-    def _lookup(self, provider: str, model: str) -> _Entry:
+    def _lookup(self, provider: str, model: str, address: str | None) -> _Resolved:
         ref = _normalize_model(model)
         if not ref:
-            return None
-        override = self._overrides.get(ref)
+            return _Resolved(None)
+        tail = ref.rsplit("/", 1)[1] if "/" in ref else ""
+        override = self._overrides.get(ref) or (self._overrides.get(tail) if tail else None)
         if override is not None:
-            return override
+            return _Resolved(override)
         prov = provider.strip().lower() if isinstance(provider, str) else ""
+        if not priced_by_name(prov, address, ref):
+            return _Resolved(None)  # an open-weight model on the user's own hardware
         found = _find_model(prov, ref)
-        if found is None and "/" in ref:
+        if found is None and tail:
             # "openai/gpt-4o", "models/gemini-1.5-pro", "accounts/x/models/y": retry the last segment.
-            tail = ref.rsplit("/", 1)[1]
-            override = self._overrides.get(tail)
-            if override is not None:
-                return override
-            found = _find_model(prov, tail) if tail else None
-        return None if found is None else _compile_model(found)
+            found = _find_model(prov, tail)
+        if found is None:
+            return _Resolved(None)
+        gp_provider = _gp_provider(prov)
+        own = gp_provider is not None and any(found is m for m in gp_provider.models)
+        return _Resolved(_compile_model(found), found if own else None)
