@@ -387,3 +387,16 @@ def test_usage_objects_reported_by_value(telemetry: Telemetry, fp: FakeProvider)
     assert result.usage is not None
     result.usage.prompt_tokens = 10_000  # a layer above rewriting usage afterwards changes nothing
     assert telemetry.value("llm_telemetry_input_tokens_total") == 5
+
+
+def test_an_impossible_token_count_is_an_internal_error_not_a_bill(
+    telemetry: Telemetry, fp: FakeProvider
+) -> None:
+    fp.script(Chat(usage=openai_usage(2**32 - 1, 3)))
+    result = client_at(fp).chat.completions.create(model=MODEL, messages=HI)
+    assert (
+        result.usage is not None and result.usage.prompt_tokens == 2**32 - 1
+    )  # the caller's view is untouched
+    assert telemetry.value("llm_telemetry_input_tokens_total") == 0
+    assert telemetry.value("llm_telemetry_output_tokens_total") == 3
+    assert telemetry.value("llm_telemetry_internal_errors_total", stage="result") == 1

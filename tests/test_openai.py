@@ -233,6 +233,7 @@ def check(t: Telemetry, fp: FakeProvider, e: Expect) -> ReadableSpan:
     ttft = attrs.pop("gen_ai.response.time_to_first_chunk", None)
     cost = attrs.pop("llm_telemetry.cost.usd", None)
     assert attrs.pop("llm.cost.usd", None) == cost  # the old name, kept for one minor version
+    assert attrs.pop("llm_telemetry.cost.source", None) == (None if cost is None else "computed")
     expected: dict[str, Any] = {
         "gen_ai.operation.name": e.operation,
         "gen_ai.provider.name": e.provider,

@@ -66,8 +66,35 @@ TOKEN_FAMILIES: Final = {
     "reasoning": "llm_telemetry_reasoning_tokens_total",
 }
 
+#: Units beyond text tokens (v1.1): subsets of input/output, created on first non-zero use only.
+BILLED_TOKEN_FAMILIES: Final = {
+    "audio_input": "llm_telemetry_audio_input_tokens_total",
+    "audio_output": "llm_telemetry_audio_output_tokens_total",
+    "image_input": "llm_telemetry_image_input_tokens_total",
+    "image_output": "llm_telemetry_image_output_tokens_total",
+}
+
+#: ``llm_telemetry_server_tool_calls_total{tool}``.
+SERVER_TOOLS: Final = ("web_search", "web_fetch", "file_search", "code_interpreter", "other")
+
 #: ``llm_telemetry_cost_usd_total{component}``: never overlapping, so ``sum()`` is the total.
-COST_COMPONENTS: Final = ("input", "cache_read", "cache_write", "output", "request")
+COST_COMPONENTS: Final = (
+    "input",
+    "cache_read",
+    "cache_write",
+    "output",
+    "audio_input",
+    "audio_output",
+    "image_input",
+    "image_output",
+    "tool",
+    "request",
+    "reported",
+)
+#: The components pre-created at zero with a response model (the others appear on first use).
+PRECREATED_COST_COMPONENTS: Final = ("input", "cache_read", "cache_write", "output", "request")
+#: ``llm_telemetry.cost.source``: priced by us, or the amount the provider reported.
+COST_SOURCES: Final = ("computed", "reported")
 
 #: Where the instrumentation itself can fail (``llm_telemetry_internal_errors_total{stage}``).
 INTERNAL_STAGES: Final = (
@@ -143,6 +170,10 @@ class Ours:
     RETRIES: Final = "llm_telemetry.retries"
     OUTCOME: Final = "llm_telemetry.outcome"
     ATTEMPTS: Final = "llm_telemetry.attempts"
+    COST_SOURCE: Final = "llm_telemetry.cost.source"
+    SERVICE_TIER: Final = "llm_telemetry.service_tier"
+    #: Prefix of the v1.1 units on the span: ``llm_telemetry.usage.audio_input_tokens`` etc.
+    USAGE_PREFIX: Final = "llm_telemetry.usage."
     #: An instructor parent span's total over its attempts (not ``COST_USD``: backends sum that).
     TOTAL_COST_USD: Final = "llm_telemetry.total_cost.usd"
     CACHE_WRITE_5M: Final = "llm_telemetry.usage.cache_write_5m.input_tokens"

@@ -51,8 +51,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import pydantic
 
-from llm_telemetry.providers import price_id, priced_by_name
-from llm_telemetry.usage import Billed, Usage
+from .contract import COST_COMPONENTS, COST_SOURCES
+from .providers import price_id, priced_by_name
+from .usage import Billed, Usage
 
 if TYPE_CHECKING:
     from genai_prices import types as gp_types
@@ -70,22 +71,9 @@ __all__ = [
 ]
 
 #: Cost components in contract order; they never overlap, so their sum is the total.
-COMPONENTS: Final = (
-    "input",
-    "cache_read",
-    "cache_write",
-    "output",
-    "audio_input",
-    "audio_output",
-    "image_input",
-    "image_output",
-    "tool",
-    "request",
-    "reported",
-)
+COMPONENTS: Final = COST_COMPONENTS
 #: ``Cost.source`` values (span attribute ``llm_telemetry.cost.source``).
-COMPUTED: Final = "computed"
-REPORTED: Final = "reported"
+COMPUTED, REPORTED = COST_SOURCES
 
 _MAX_CACHE: Final = 4096
 _now = time.time  # request time for time-dependent prices (tests replace it)
@@ -713,6 +701,12 @@ class Pricer:
         self._cache: dict[tuple[str, str, str | None], _Resolved] = {}
         self._lock = threading.Lock()
         self._version: str | None = None
+        # Import the price data now, at instrument(), not lazily inside a call: an import inside a
+        # call takes the import lock, and a fork() while another thread holds it deadlocks the child.
+        import genai_prices.data_snapshot
+        import genai_prices.types  # noqa: F401
+
+        _bundled_providers()
 
     @property
     def version(self) -> str:

@@ -33,6 +33,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
+from .contract import SERVER_TOOLS
+from .record.telemetry import internal_error
+
 __all__ = [
     "ANTHROPIC_NESTED_FIELDS",
     "ANTHROPIC_USAGE_FIELDS",
@@ -50,13 +53,12 @@ __all__ = [
     "token_count",
 ]
 
-#: Larger than any context window plus output; beyond this a value is garbage, not usage.
-MAX_TOKENS: Final = 10**12
+#: Larger than any context window plus output (10M-token contexts exist): beyond this a value is
+#: garbage, not usage (``2**32 - 1`` from a server's unsigned overflow, say), and never billed.
+MAX_TOKENS: Final = 10**8
 #: Largest plausible amount billed for one response, in USD; beyond this a reported cost is garbage.
 MAX_COST_USD: Final = 10**6
 
-#: ``llm_telemetry_server_tool_calls_total{tool}`` values, in :meth:`Billed.tool_calls` order.
-SERVER_TOOLS: Final = ("web_search", "web_fetch", "file_search", "code_interpreter", "other")
 
 #: Service tiers that change a price (``service_tier`` in OpenAI, Anthropic, Groq responses). The
 #: default tiers (``default``, ``auto``, ``standard``, ``on_demand``) price as no tier at all, and an
@@ -266,13 +268,22 @@ def _add(a: Any, b: Any) -> Any:
 
 
 def token_count(value: Any) -> int | None:
-    """A token count from an untrusted value, or None when it is not one."""
+    """A token count from an untrusted value, or None when it is not one.
+
+    A number above :data:`MAX_TOKENS` is a provider's bug, not a bill: it is dropped and counted as
+    an internal error (stage ``result``) so that it shows up, instead of a bill of billions.
+    """
     if isinstance(value, bool):
         return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
     if isinstance(value, int):
-        return value if 0 <= value <= MAX_TOKENS else None
-    if isinstance(value, float) and value.is_integer():
-        return int(value) if 0 <= value <= MAX_TOKENS else None
+        if 0 <= value <= MAX_TOKENS:
+            return value
+        if value > MAX_TOKENS:
+            internal_error("result", ValueError(f"implausible token count {value}"))
     return None
 
 

@@ -94,6 +94,7 @@ class Call:
     __slots__ = (
         "_context_token",
         "_current_token",
+        "address",
         "attrs",
         "done",
         "first_output",
@@ -125,6 +126,8 @@ class Call:
         self.operation = operation
         self.request_model = request_model if isinstance(request_model, str) else str(request_model or "")
         self.stream = stream
+        #: ``server.address``: pricing never invents a cost for an open-weight model served locally.
+        self.address = request.address
         self.done = False
         self.retries = 0
         self.first_output: float | None = None
@@ -280,10 +283,10 @@ class Call:
         pricer = self.tel.pricer
         model = response_model or self.request_model
         try:
-            cost = pricer.price(self.provider, model, usage)
+            cost = pricer.price(self.provider, model, usage, self.address)
             if cost is None and model != self.request_model:
                 # A dated snapshot the price data does not list yet: price it as requested.
-                cost = pricer.price(self.provider, self.request_model, usage)
+                cost = pricer.price(self.provider, self.request_model, usage, self.address)
         except Exception as exc:
             internal_error("price", exc)
             return None, False

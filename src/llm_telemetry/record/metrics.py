@@ -19,9 +19,10 @@ from prometheus_client.samples import Sample
 
 from ..config import ConfigError
 from ..contract import (
-    COST_COMPONENTS,
+    BILLED_TOKEN_FAMILIES,
     INTERNAL_STAGES,
     OUTCOMES,
+    PRECREATED_COST_COMPONENTS,
     TOKEN_FAMILIES,
     finish_reason_label,
     valid_text,
@@ -230,7 +231,9 @@ class _Tokens:
         self.labels = labels
         self.counters: dict[str, Any] = {f: families.tokens[f].labels(*labels) for f in fields}
         self.cost: dict[str, Any] = {
-            c: families.cost.labels(*labels, c) for c in COST_COMPONENTS if c in fields or c == "request"
+            c: families.cost.labels(*labels, c)
+            for c in PRECREATED_COST_COMPONENTS
+            if c in fields or c == "request"
         }
 
     def token(self, field: str) -> Any:
@@ -408,6 +411,14 @@ class PrometheusWriter:
             value = getattr(usage, field)
             if value:
                 tokens.token(field).inc(value)
+        billed = usage.billed
+        if billed is not None:  # the v1.1 units: rare, so one check covers them all
+            for field in BILLED_TOKEN_FAMILIES:
+                value = getattr(billed, field)
+                if value:
+                    tokens.token(field).inc(value)
+            for tool, calls in billed.tool_calls():
+                series.child("server_tool_calls", tool).inc(calls)
         cost = e.cost
         if cost is not None:
             for component, amount in cost.components():

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.metrics import Meter
 
-from ..contract import TOKEN_FAMILIES, GenAI
+from ..contract import BILLED_TOKEN_FAMILIES, TOKEN_FAMILIES, GenAI
 
 if TYPE_CHECKING:
     from .call import Call, Ending, Request
@@ -59,8 +59,11 @@ class OTelMetricsWriter:
         )
         self.tokens = {
             field: meter.create_counter(_otel_name(name), unit="{token}", description=f"{field} tokens.")
-            for field, name in TOKEN_FAMILIES.items()
+            for field, name in {**TOKEN_FAMILIES, **BILLED_TOKEN_FAMILIES}.items()
         }
+        self.server_tool_calls = meter.create_counter(
+            "llm_telemetry.server_tool_calls", unit="{call}", description="Server-side tool calls."
+        )
         self.cost = meter.create_counter(
             "llm_telemetry.cost_usd", unit="USD", description="Estimated spend; components do not overlap."
         )
@@ -95,10 +98,14 @@ class OTelMetricsWriter:
         usage = e.usage
         if usage is not None:
             model = {**base, "response_model": e.response_model or call.request_model}
+            billed = usage.billed
             for field, counter in self.tokens.items():
-                value = getattr(usage, field)
+                value = getattr(usage, field) if field in TOKEN_FAMILIES else getattr(billed, field, None)
                 if value:
                     counter.add(value, model)
+            if billed is not None:
+                for tool, calls in billed.tool_calls():
+                    self.server_tool_calls.add(calls, {**base, "tool": tool})
             if usage.input is not None:
                 self.token_usage.record(usage.input, {**semconv, GenAI.TOKEN_TYPE: "input"})
             if usage.output is not None:

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from ..contract import USAGE_ATTRIBUTES, GenAI, Ours
+from ..contract import BILLED_TOKEN_FAMILIES, USAGE_ATTRIBUTES, GenAI, Ours
 from ..contract import valid_text as text
 
 if TYPE_CHECKING:
+    from ..usage import Billed
     from .call import Call, Ending, Request
 
 __all__ = ["SpanWriter", "request_attributes"]
@@ -32,6 +33,18 @@ def request_attributes(params: Mapping[str, Any], table: Mapping[str, str]) -> d
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             attrs[name] = value
     return attrs
+
+
+def _billed(attrs: dict[str, Any], billed: Billed) -> None:
+    """The v1.1 units: ``llm_telemetry.usage.audio_input_tokens``, ``...server_tool_calls.web_search``."""
+    for field in BILLED_TOKEN_FAMILIES:
+        value = getattr(billed, field)
+        if value:
+            attrs[f"{Ours.USAGE_PREFIX}{field}_tokens"] = value
+    for tool, calls in billed.tool_calls():
+        attrs[f"{Ours.USAGE_PREFIX}server_tool_calls.{tool}"] = calls
+    if billed.service_tier is not None:
+        attrs[Ours.SERVICE_TIER] = billed.service_tier
 
 
 class SpanWriter:
@@ -108,10 +121,13 @@ class SpanWriter:
                 attrs[Ours.CACHE_WRITE_5M] = usage.cache_write_5m
             if usage.cache_write_1h is not None:
                 attrs[Ours.CACHE_WRITE_1H] = usage.cache_write_1h
+            if usage.billed is not None:
+                _billed(attrs, usage.billed)
         if call.first_output is not None:
             attrs[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = call.first_output - call.start
         if e.cost is not None:
             attrs[Ours.COST_USD] = attrs[Ours.OLD_COST_USD] = e.cost.total
+            attrs[Ours.COST_SOURCE] = e.cost.source
         if call.retries:
             attrs[Ours.RETRIES] = call.retries
         if e.outcome == "cancelled":
