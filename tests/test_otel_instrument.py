@@ -19,21 +19,21 @@ import pytest
 
 APP = """
 import sys
+import urllib.request
 
 import openai
-from prometheus_client import REGISTRY
 
+import llm_telemetry
 from llm_telemetry.testing import Chat, FakeProvider, openai_usage
 
 with FakeProvider() as fp:
     fp.script(Chat(model="gpt-4o-mini-2024-07-18", usage=openai_usage(12, 3)))
     client = openai.OpenAI(base_url=fp.openai_base_url, api_key="test")
     client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi"}])
-value = REGISTRY.get_sample_value("llm_telemetry_input_tokens_total", {
-    "provider": "openai", "request_model": "gpt-4o-mini", "operation": "chat",
-    "response_model": "gpt-4o-mini-2024-07-18",
-})
-print(f"prometheus input tokens {value}", file=sys.stderr)
+# LLM_TELEMETRY_METRICS_PORT=0: the agent's instrument() serves /metrics on a free port
+url = f"http://127.0.0.1:{llm_telemetry.metrics_server_port()}/metrics"
+exposition = urllib.request.urlopen(url, timeout=10).read().decode()
+print(exposition, file=sys.stderr)
 """
 
 
@@ -57,6 +57,7 @@ def agent_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, 
         "OTEL_TRACES_EXPORTER": "console",
         "OTEL_METRICS_EXPORTER": "console",
         "OTEL_LOGS_EXPORTER": "none",
+        "LLM_TELEMETRY_METRICS_PORT": "0",
     }
     result = subprocess.run(
         [str(agent), sys.executable, str(app)], capture_output=True, text=True, env=env, timeout=120
@@ -112,4 +113,11 @@ def test_the_agent_exports_the_gen_ai_metrics_and_prometheus_counts(
     assert usage == {"input": (1, 12), "output": (1, 3)}
     (duration,) = metrics["gen_ai.client.operation.duration"]
     assert duration["count"] == 1 and duration["attributes"]["gen_ai.request.model"] == "gpt-4o-mini"
-    assert "prometheus input tokens 12.0" in stderr  # the Prometheus families, as without the agent
+    # The Prometheus families too, served on /metrics as configured by LLM_TELEMETRY_METRICS_PORT.
+    tokens = {
+        line.split("{")[0]: line.rsplit(" ", 1)[1]
+        for line in stderr.splitlines()
+        if line.startswith("llm_telemetry_") and 'response_model="gpt-4o-mini-2024-07-18"' in line
+    }
+    assert tokens["llm_telemetry_input_tokens_total"] == "12.0"
+    assert tokens["llm_telemetry_output_tokens_total"] == "3.0"
