@@ -28,7 +28,9 @@ def _components(telemetry: Telemetry) -> dict[str, float]:
 def _span_cost(telemetry: Telemetry) -> float:
     (span,) = telemetry.spans()
     assert span.attributes is not None
-    return float(span.attributes["llm.cost.usd"])  # type: ignore[arg-type]
+    attributes = span.attributes or {}
+    assert attributes["llm.cost.usd"] == attributes["llm_telemetry.cost.usd"]  # the old name, for one minor
+    return float(attributes["llm_telemetry.cost.usd"])  # type: ignore[arg-type]
 
 
 def test_openai_cached_input_discount(telemetry: Telemetry, fp: FakeProvider) -> None:
@@ -73,7 +75,7 @@ def test_unknown_model_is_unpriced_and_warned_once(
     assert sum(_components(telemetry).values()) == 0
     warnings = [r for r in caplog.records if "no price known for model 'acme-private-llm'" in r.getMessage()]
     assert len(warnings) == 1
-    assert all("llm.cost.usd" not in (s.attributes or {}) for s in telemetry.spans())
+    assert all("llm_telemetry.cost.usd" not in (s.attributes or {}) for s in telemetry.spans())
 
 
 def test_price_override_file_prices_a_fine_tuned_model(tmp_path: Path, fp: FakeProvider) -> None:

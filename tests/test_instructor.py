@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from prometheus_client import CollectorRegistry
 
 import llm_telemetry
-from llm_telemetry import record
+from llm_telemetry.record import telemetry as telemetry_state
 from llm_telemetry.testing import (
     Chat,
     Error,
@@ -104,11 +104,12 @@ def _assert_two_invalid_then_valid(telemetry: Telemetry, tokens: dict[str, float
     assert [c.attributes.get("error.type") for c in children] == ["validation", "validation", None]
     assert sum(c.attributes["gen_ai.usage.input_tokens"] for c in children) == tokens["input"]
     # The parent's total spend is the attempts' own, under a name backends do not add up again.
-    spent = sum(c.attributes["llm.cost.usd"] for c in children)
+    spent = sum(c.attributes["llm_telemetry.cost.usd"] for c in children)
     assert spent > 0
-    assert parent.attributes["llm_telemetry.cost.usd"] == pytest.approx(spent, rel=1e-12)
+    assert all(c.attributes["llm.cost.usd"] == c.attributes["llm_telemetry.cost.usd"] for c in children)
+    assert parent.attributes["llm_telemetry.total_cost.usd"] == pytest.approx(spent, rel=1e-12)
     assert _count(telemetry, "cost_usd_total") == pytest.approx(spent, rel=1e-12)
-    assert "llm.cost.usd" not in parent.attributes
+    assert "llm.cost.usd" not in parent.attributes and "llm_telemetry.cost.usd" not in parent.attributes
 
 
 # ------------------------------------------------------------------------ two failures, then a success
@@ -222,7 +223,7 @@ def test_without_response_model_no_parent(telemetry: Telemetry, fp: FakeProvider
 
 
 def test_client_created_before_instrument(fp: FakeProvider, caplog: pytest.LogCaptureFixture) -> None:
-    record._logged.discard("instructor_early_client")
+    telemetry_state._logged.discard("instructor_early_client")
     client = _openai(fp, False)  # captures the SDK's unhooked method
     registry = CollectorRegistry()
     EXPORTER.clear()

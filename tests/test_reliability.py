@@ -39,6 +39,7 @@ from prometheus_client import CollectorRegistry
 
 import llm_telemetry
 from llm_telemetry import record
+from llm_telemetry.record.spans import SpanWriter
 
 if TYPE_CHECKING:
     from tests.conftest import Telemetry
@@ -311,7 +312,8 @@ def use_tracer(monkeypatch: pytest.MonkeyPatch, provider: TracerProvider) -> Non
     """Point llm_telemetry at a private provider (the global one is shared by the whole session)."""
     telemetry = record.active()
     assert telemetry is not None
-    monkeypatch.setattr(telemetry.tracing, "tracer", provider.get_tracer("test_reliability"))
+    (writer,) = [w for w in telemetry.writers if isinstance(w, SpanWriter)]
+    monkeypatch.setattr(writer, "tracer", provider.get_tracer("test_reliability"))
 
 
 def three_calls(client: openai.OpenAI) -> None:
@@ -561,17 +563,18 @@ def test_span_start_failure_keeps_metrics_and_in_flight_exact(
     tel = record.active()
     assert tel is not None
 
-    def broken(name: str, attributes: dict[str, Any]) -> Any:
+    def broken(name: str, **kwargs: Any) -> Any:
         raise RuntimeError("span processor on_start failed")
 
-    monkeypatch.setattr(tel.tracing, "start_span", broken)
+    (writer,) = [w for w in tel.writers if isinstance(w, SpanWriter)]
+    monkeypatch.setattr(writer.tracer, "start_span", broken)
     client = client_for(serve(usage_of(7, 3)))
     for _ in range(3):
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
     assert telemetry.value("llm_telemetry_requests_total", outcome="success") == 3
     assert telemetry.value("llm_telemetry_input_tokens_total") == 21
     assert telemetry.value("llm_telemetry_in_flight_requests") == 0
-    assert telemetry.value("llm_telemetry_internal_errors_total", stage="begin") == 3
+    assert telemetry.value("llm_telemetry_internal_errors_total", stage="span") == 3
 
 
 def test_set_up_failure_lets_the_call_through_unrecorded(
@@ -583,7 +586,7 @@ def test_set_up_failure_lets_the_call_through_unrecorded(
     def broken(resource: Any) -> Any:
         raise RuntimeError("provider resolution failed")
 
-    monkeypatch.setattr(integration, "_client_info", broken)
+    monkeypatch.setattr(integration, "_client", broken)
     client = client_for(serve(usage_of(7, 3)))
     reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
     assert reply.usage is not None and reply.usage.prompt_tokens == 7
@@ -593,8 +596,8 @@ def test_set_up_failure_lets_the_call_through_unrecorded(
 
 
 def test_span_usage_attributes_follow_the_usage_attribute_table(telemetry: Telemetry) -> None:
-    """``Call._record`` writes the usage attributes unrolled (hot path): same names, same order."""
-    from llm_telemetry.tracing import OLD_CACHE_WRITE, USAGE_ATTRIBUTES
+    """The span writer writes the usage attributes in the contract table's order."""
+    from llm_telemetry.contract import USAGE_ATTRIBUTES, GenAI
     from llm_telemetry.usage import Usage
 
     call = record.begin("openai", "chat", "gpt-4o-mini")
@@ -602,5 +605,5 @@ def test_span_usage_attributes_follow_the_usage_attribute_table(telemetry: Telem
     call.succeed(Usage(input=10, output=5, cache_read=3, cache_write=2, reasoning=1), "gpt-4o-mini")
     (span,) = telemetry.spans()
     names = [name for name in (span.attributes or {}) if name.startswith("gen_ai.usage.")]
-    assert names == [*USAGE_ATTRIBUTES.values(), OLD_CACHE_WRITE]
+    assert names == [*USAGE_ATTRIBUTES.values(), GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS]
     assert [span.attributes[n] for n in USAGE_ATTRIBUTES.values()] == [10, 5, 3, 2, 1]  # type: ignore[index]

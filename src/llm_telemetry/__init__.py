@@ -7,8 +7,8 @@ call then yields Prometheus counters and one OpenTelemetry span.
 from ._version import __version__
 from .attribution import attributes, current_attributes
 from .config import ConfigError, Settings
+from .exporters.server import asgi_app, mark_process_dead, wsgi_app
 from .instrumentation import instrument, is_instrumented, metrics_server_port, uninstrument
-from .server import asgi_app, mark_process_dead, wsgi_app
 from .streams import flush
 from .usage import Usage
 

@@ -89,12 +89,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _versions() -> list[tuple[str, str]]:
     """The labels of ``llm_telemetry_build_info``, read the same way."""
-    from .instrumentation import _version
+    from .instrumentation import sdk_versions
     from .pricing import Pricer
 
-    sdks = [
-        (name, _version(name) or "not installed") for name in ("openai", "anthropic", "litellm", "instructor")
-    ]
+    sdks = [(name, version or "not installed") for name, version in sdk_versions().items()]
     return [("llm-telemetry", __version__), *sdks, ("prices", Pricer(None).version)]
 
 

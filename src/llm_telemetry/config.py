@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
 
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["ConfigError", "Settings"]
+__all__ = ["ConfigError", "Options", "Settings"]
+
+#: Options that are objects, not values: keyword arguments only, never read from the environment.
+_OBJECT_OPTIONS = frozenset({"registry", "tracer_provider", "meter_provider"})
 
 ENV_PREFIX = "LLM_TELEMETRY_"
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -73,6 +78,17 @@ class Settings(BaseModel):
     """Path of a JSON file of prices for custom models, USD per million tokens."""
     registry: CollectorRegistry | None = None
     """Prometheus registry to register families in (default: the global one). Keyword only."""
+    tracer_provider: TracerProvider | None = None
+    """TracerProvider for our spans (default: the global one). Keyword only."""
+    meter_provider: MeterProvider | None = None
+    """MeterProvider for our OTel metrics (default: the global one). Keyword only."""
+
+    @field_validator("metrics_port", "max_label_sets", mode="before")
+    @classmethod
+    def _not_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # ``True`` is an int to Python; as a port it would bind port 1
+            raise ValueError("a boolean is not a number")
+        return value
 
     @field_validator("metric_attributes", mode="before")
     @classmethod
@@ -104,7 +120,7 @@ class Settings(BaseModel):
         source: dict[str, str] = {}
         for name in cls.model_fields:
             var = ENV_PREFIX + name.upper()
-            if name != "registry" and var in env:
+            if name not in _OBJECT_OPTIONS and var in env:
                 raw[name], source[name] = env[var], f"environment variable {var}"
         if "capture_content" not in raw:
             otel = env.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
@@ -150,4 +166,25 @@ _ACCEPTED = {
     "max_label_sets": "an integer from 1 to 1000000",
     "price_overrides": "a path to a JSON file of model prices",
     "registry": "a prometheus_client.CollectorRegistry",
+    "tracer_provider": "an opentelemetry.trace.TracerProvider",
+    "meter_provider": "an opentelemetry.metrics.MeterProvider",
 }
+
+
+class Options(TypedDict, total=False):
+    """The keyword arguments of ``instrument()`` (each also read from ``LLM_TELEMETRY_<NAME>``)."""
+
+    metrics: bool
+    tracing: bool
+    otel_metrics: bool
+    metrics_port: int | None
+    metrics_address: str
+    metric_attributes: Sequence[str] | str
+    max_label_sets: int
+    capture_content: bool
+    inject_stream_usage: bool
+    suppress_sdk_spans: bool
+    price_overrides: str | None
+    registry: CollectorRegistry | None
+    tracer_provider: TracerProvider | None
+    meter_provider: MeterProvider | None

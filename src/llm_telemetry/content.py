@@ -10,11 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["INPUT", "OUTPUT", "SYSTEM", "input_json", "output_json"]
+__all__ = ["input_json", "output_json"]
 
-INPUT = "gen_ai.input.messages"
-OUTPUT = "gen_ai.output.messages"
-SYSTEM = "gen_ai.system_instructions"
 #: Span attribute values are bounded so one huge prompt cannot blow up an exporter batch.
 MAX_CHARS = 64 * 1024
 

@@ -10,26 +10,10 @@ import asyncio
 import contextlib
 from typing import Any
 
-ERROR_TYPES: tuple[str, ...] = (
-    "rate_limit",
-    "quota",
-    "overloaded",
-    "server",
-    "timeout",
-    "connection",
-    "auth",
-    "permission",
-    "not_found",
-    "context_length",
-    "request_too_large",
-    "content_filter",
-    "bad_request",
-    "conflict",
-    "validation",
-    "length",
-    "stream_interrupted",
-    "other",
-)
+from .contract import ERROR_TYPES
+
+__all__ = ["ERROR_TYPES", "classify", "classify_retry", "classify_status"]
+
 
 _BY_STATUS: dict[int, str] = {
     400: "bad_request",

@@ -1,7 +1,8 @@
-"""``instrument()`` and ``uninstrument()``: validate configuration, register families, hook SDKs.
+"""``instrument()`` and ``uninstrument()``: validate configuration, choose the writers, hook SDKs.
 
-Idempotent and thread-safe. Calling ``instrument()`` again re-applies the configuration without
-hooking twice; families survive ``uninstrument()`` so counters stay monotonic across re-instrumenting.
+Idempotent, thread-safe and all or nothing: any :class:`ConfigError` leaves the previous state (or
+nothing) in place. Calling ``instrument()`` again re-applies the configuration without hooking twice;
+families survive ``uninstrument()`` so counters stay monotonic across re-instrumenting.
 """
 
 from __future__ import annotations
@@ -9,90 +10,171 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
+import os
 import sys
 import threading
 from importlib import metadata
 from typing import Any
 
 import wrapt
-from prometheus_client import REGISTRY
+from opentelemetry import metrics as otel_metrics
+from opentelemetry import trace
+from prometheus_client import REGISTRY, values
+from typing_extensions import Unpack
 
-from . import record
 from ._version import __version__
-from .config import ConfigError, Settings
-from .integrations import INTEGRATIONS
-from .integrations._patch import Patch
-from .metrics import Families, Metrics
-from .record import Telemetry
-from .server import serve
+from .config import ConfigError, Options, Settings
+from .contract import SDKS
+from .exporters.server import MetricsServer, multiprocess_enabled, serve
+from .integrations._patch import HOOKS
+from .pricing import Pricer, load_overrides
+from .record import Telemetry, active, install, internal_error
+from .record.metrics import Families, PrometheusWriter
+from .record.otel_metrics import OTelMetricsWriter
+from .record.spans import SpanWriter
+from .record.telemetry import Writer
 from .streams import _ensure_worker
-from .tracing import Tracing
 
-__all__ = ["instrument", "is_instrumented", "uninstrument"]
+__all__ = ["instrument", "is_instrumented", "metrics_server_port", "sdk_versions", "uninstrument"]
 
 _lock = threading.RLock()
-_patches: list[Patch] = []
-#: Integrations hooked (or waiting for their SDK's import) since the last ``uninstrument()``.
+#: SDKs hooked (or waiting for their import) since the last ``uninstrument()``.
 _hooked: set[str] = set()
 #: Bumped by ``uninstrument()`` so import hooks registered before it do nothing.
 _generation = 0
-_families: dict[int, Families] = {}
-_server: Any = None
+_registered: dict[int, Families] = {}
+_server: MetricsServer | None = None
+_server_at: tuple[str, int] | None = None
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return ""
+def sdk_versions() -> dict[str, str]:
+    """Installed versions of the supported SDKs ("" when absent), as ``build_info`` reports them."""
+    out = {}
+    for sdk in SDKS:
+        try:
+            out[sdk] = metadata.version(sdk)
+        except metadata.PackageNotFoundError:
+            out[sdk] = ""
+    return out
 
 
-def _pricer(settings: Settings) -> Any:
-    from .pricing import Pricer, load_overrides
-
+def _pricer(settings: Settings) -> Pricer:
     try:
         overrides = load_overrides(settings.price_overrides) if settings.price_overrides else None
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"llm_telemetry: invalid value {settings.price_overrides!r} for option 'price_overrides': {exc}; "
-            "accepted: a path to a JSON file mapping model names to prices in USD per million tokens"
+            "accepted: a path to a JSON or TOML file, or a JSON object, mapping model names to prices "
+            "in USD per million tokens"
         ) from None
     return Pricer(overrides)
 
 
-def _metrics(settings: Settings, prices_version: str) -> Metrics | None:
+def _check_multiprocess() -> None:
+    """``PROMETHEUS_MULTIPROC_DIR`` must be usable, and set before prometheus-client was imported."""
+    if not multiprocess_enabled():
+        return
+    var = (
+        "PROMETHEUS_MULTIPROC_DIR" if "PROMETHEUS_MULTIPROC_DIR" in os.environ else "prometheus_multiproc_dir"
+    )
+    path = os.environ[var]
+    if not os.path.isdir(path):
+        problem = "does not exist" if not os.path.exists(path) else "is not a directory"
+        raise ConfigError(f"llm_telemetry: {var}={path!r} {problem}; create it before starting the workers")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"llm_telemetry: {var}={path!r} is not writable by this process")
+    if values.ValueClass is values.MutexValue:
+        raise ConfigError(
+            f"llm_telemetry: {var} was set after prometheus_client was imported, so this process keeps its "
+            "metrics in memory and /metrics would serve the (empty) shared files; set it in the environment "
+            "before Python starts (or before anything imports prometheus_client)"
+        )
+
+
+def _families(settings: Settings) -> Families:
+    """The registry's families for this label configuration (replacing those of another one)."""
+    registry = settings.registry or REGISTRY
+    families = _registered.get(id(registry))
+    if families is not None and families.attribute_names == settings.metric_attributes:
+        return families
+    if families is not None:
+        families.unregister()
+    try:
+        return Families(registry, settings.metric_attributes)
+    except BaseException:
+        if families is not None:  # all or nothing: put the previous families back
+            families.reregister()
+        raise
+
+
+def _prometheus(settings: Settings, pricer: Pricer) -> PrometheusWriter | None:
     if not settings.metrics:
         return None
-    registry = settings.registry or REGISTRY
-    families = _families.get(id(registry))
-    if families is None or families.attribute_names != settings.metric_attributes:
-        if families is not None:
-            families.unregister()
-        families = Families(registry, settings.metric_attributes)
-        _families[id(registry)] = families
-    families.build_info.labels(
-        __version__,
-        _version("openai"),
-        _version("anthropic"),
-        _version("litellm"),
-        _version("instructor"),
-        prices_version,
-    ).set(1)
-    current = record.active()
-    if (
-        current is not None
-        and current.metrics is not None
-        and current.metrics.families is families
-        and current.metrics.max_label_sets == settings.max_label_sets
-    ):
-        return current.metrics  # keep label-set admissions across re-configuration
-    return Metrics(families, settings.max_label_sets)
+    families = _families(settings)
+    _registered[id(families.registry)] = families
+    versions = sdk_versions()
+    families.build_info.labels(__version__, *(versions[sdk] for sdk in SDKS), pricer.version).set(1)
+    current = active()
+    old = current.metrics if current is not None else None
+    if old is not None and old.families is families and old.max_label_sets == settings.max_label_sets:
+        return old  # keep label-set admissions across re-configuration
+    writer = PrometheusWriter(families, settings.max_label_sets)
+    if old is not None:
+        old.successor = writer  # requests under way when the labels changed end in the new families
+    return writer
+
+
+def _writers(settings: Settings, metrics: PrometheusWriter | None) -> tuple[tuple[Writer, ...], Any]:
+    """The enabled writers, in the order they see a call, and the tracer (for instructor's parent span)."""
+    writers: list[Writer] = []
+    if metrics is not None:
+        writers.append(metrics)
+    tracer = None
+    if settings.tracing:
+        provider = settings.tracer_provider or trace.get_tracer_provider()
+        tracer = provider.get_tracer("llm_telemetry", __version__)
+        opt_in = os.environ.get("OTEL_SEMCONV_STABILITY_OPT_IN", "")
+        writers.append(SpanWriter(tracer, legacy_system="gen_ai_latest_experimental" not in opt_in))
+    if settings.otel_metrics:
+        meter_provider = settings.meter_provider or otel_metrics.get_meter_provider()
+        meter = meter_provider.get_meter("llm_telemetry", __version__)
+        writers.append(OTelMetricsWriter(meter, settings.metric_attributes))
+    return tuple(writers), tracer
+
+
+def _start_server(settings: Settings) -> tuple[bool, MetricsServer | None]:
+    """Where ``/metrics`` must move to: (move?, the new server already listening, or None for none)."""
+    wanted = None if settings.metrics_port is None else (settings.metrics_address, settings.metrics_port)
+    if wanted == _server_at and (wanted is None or wanted[1] != 0):
+        return False, None
+    if wanted is None:
+        return True, None
+    try:
+        return True, serve(wanted[1], wanted[0], settings.registry)
+    except OSError as exc:
+        raise ConfigError(
+            f"llm_telemetry: cannot serve /metrics on {wanted[0]}:{wanted[1]} (option 'metrics_port'): "
+            f"{exc}; accepted: a free port, or 0 for any"
+        ) from None
+
+
+def _move_server(server: MetricsServer | None, settings: Settings) -> None:
+    global _server, _server_at
+    _stop_server()
+    _server = server
+    _server_at = None if server is None else (settings.metrics_address, settings.metrics_port or 0)
+
+
+def _stop_server() -> None:
+    global _server, _server_at
+    if _server is not None:
+        _server.shutdown()
+        _server.server_close()
+    _server, _server_at = None, None
 
 
 def _apply(module_name: str) -> None:
-    for patch in importlib.import_module(module_name).patches():
-        patch.apply()
-        _patches.append(patch)
+    HOOKS.apply(importlib.import_module(module_name).patches())
 
 
 def _on_import(module_name: str, generation: int, sdk: object) -> None:
@@ -101,72 +183,65 @@ def _on_import(module_name: str, generation: int, sdk: object) -> None:
             try:
                 _apply(module_name)
             except Exception as exc:  # an SDK version we cannot hook must not break its import
-                record.internal_error("hook", exc)
+                internal_error("hook", exc)
 
 
-def instrument(**options: Any) -> None:
+def _hook_sdks() -> None:
+    for sdk, module_name in SDKS.items():
+        if module_name in _hooked or importlib.util.find_spec(sdk) is None:
+            continue
+        _hooked.add(module_name)
+        if sdk in sys.modules:
+            try:
+                _apply(module_name)
+            except Exception as exc:
+                internal_error("hook", exc)
+        else:  # hook it when the application imports it: no import cost for unused SDKs
+            wrapt.register_post_import_hook(functools.partial(_on_import, module_name, _generation), sdk)
+
+
+def instrument(**options: Unpack[Options]) -> None:
     """Hook every importable supported SDK and start recording.
 
     Every option also reads ``LLM_TELEMETRY_<NAME>`` from the environment (keyword arguments win).
-    Raises :class:`ConfigError` for a bad value, naming the option and the accepted values.
+    Raises :class:`ConfigError` for a bad value, naming the option and the accepted values; nothing
+    is hooked, registered or served by a call that raises.
     """
-    global _server
     with _lock:
         settings = Settings.load(options)
         pricer = _pricer(settings)
-        metrics = _metrics(settings, pricer.version)
-        tracing = Tracing(spans=settings.tracing, otel_metrics=settings.otel_metrics)
-        record.install(Telemetry(settings, metrics, tracing, pricer, settings.metric_attributes))
+        if settings.metrics:
+            _check_multiprocess()
+        move, server = _start_server(settings)
+        try:
+            metrics = _prometheus(settings, pricer)
+        except BaseException:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+            raise
+        if move:
+            _move_server(server, settings)
+        writers, tracer = _writers(settings, metrics)
+        install(Telemetry(settings, writers, metrics, pricer, tracer))
         _ensure_worker()
-        if not _hooked:
-            for sdk, module_name in INTEGRATIONS.items():
-                if importlib.util.find_spec(sdk) is None:
-                    continue
-                _hooked.add(module_name)
-                if sdk in sys.modules:
-                    _apply(module_name)
-                else:  # hook it when the application imports it: no import cost for unused SDKs
-                    wrapt.register_post_import_hook(
-                        functools.partial(_on_import, module_name, _generation), sdk
-                    )
-        if settings.metrics_port is not None and _server is None:
-            try:
-                _server = serve(settings.metrics_port, settings.metrics_address, settings.registry)
-            except OSError as exc:
-                raise ConfigError(
-                    "llm_telemetry: cannot serve /metrics on "
-                    f"{settings.metrics_address}:{settings.metrics_port} "
-                    f"(option 'metrics_port'): {exc}; accepted: a free port, or 0 for any"
-                ) from None
+        _hook_sdks()
 
 
 def uninstrument() -> None:
     """Remove every hook, restoring the SDKs' original attributes exactly, and stop recording."""
-    global _server, _generation
+    global _generation
     with _lock:
-        for patch in reversed(_patches):
-            patch.remove()
-        _patches.clear()
+        HOOKS.remove_all()
         _hooked.clear()
         _generation += 1
-        record.install(None)
-        if _server is not None:
-            _server.shutdown()
-            _server.server_close()
-            _server = None
-
-
-def hook_of(original: object) -> Patch | None:
-    """The installed patch whose original is ``original`` (for layers that captured it before us)."""
-    for patch in _patches:
-        if patch.original is original:
-            return patch
-    return None
+        install(None)
+        _stop_server()
 
 
 def is_instrumented() -> bool:
     """True between ``instrument()`` and ``uninstrument()``."""
-    return record.active() is not None
+    return active() is not None
 
 
 def metrics_server_port() -> int | None:

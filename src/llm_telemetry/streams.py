@@ -5,26 +5,57 @@ every attribute reaches the SDK's stream. Per chunk it only asks an SDK-specific
 :class:`StreamState` what the chunk means; it keeps O(1) state however long the stream is.
 
 A stream ends exactly once, by whichever comes first: exhaustion, ``close()``, context exit, an
-exception while iterating, or garbage collection of an abandoned stream. Garbage collection can run
-at any allocation, even inside a lock we or prometheus-client hold, so that last path only enqueues
-the state; a daemon thread records it (``llm_telemetry.flush()`` waits for it).
+exception while iterating, or garbage collection of an abandoned stream. Ending never waits on the
+network: when the caller stops right after the finish reason, whatever the provider already sent
+(the usage chunk, typically) is read without blocking, and the rest counts as
+``usage_missing{reason="interrupted"}``. Garbage collection can run at any allocation, even inside a
+lock we or prometheus-client hold, so that path only enqueues the state; a daemon thread records it
+(``llm_telemetry.flush()`` waits for it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
 import wrapt
 
-from .content import OUTPUT, output_json
+from .content import output_json
+from .contract import GenAI, is_cancellation
+from .errors import classify
 from .record import Call, internal_error
 from .usage import Usage
 
-__all__ = ["AsyncStreamProxy", "StreamProxy", "StreamState", "flush"]
+__all__ = ["AsyncStreamProxy", "StreamProxy", "StreamRequest", "StreamState", "flush"]
+
+#: Chunks read at most when the caller stopped right after the finish reason (normally one).
+DRAIN_LIMIT = 8
+#: How long an async read-on may take: only what already arrived can be read in that time.
+ASYNC_DRAIN_SECONDS = 0.005
+
+
+class StreamRequest:
+    """What a streamed call asked of the stream: whether usage will arrive, whether to hide its chunk."""
+
+    __slots__ = ("choices", "hide", "host", "injected", "requested")
+
+    def __init__(
+        self, requested: bool, hide: bool = False, injected: bool = False, host: str = "", choices: int = 1
+    ) -> None:
+        self.requested = requested
+        #: The usage-only chunk must not reach the caller (we, not they, asked for it).
+        self.hide = hide
+        #: We added ``stream_options`` to the request (a strict server may reject it).
+        self.injected = injected
+        #: The server's host (what policies remember).
+        self.host = host
+        #: Choices the response will carry (``n``): it is complete when every one has finished.
+        self.choices = choices
 
 
 class StreamState:
@@ -33,27 +64,34 @@ class StreamState:
     __slots__ = (
         "blind",
         "call",
+        "choices",
         "complete",
         "finish_reasons",
         "hide_usage_chunk",
         "response_id",
         "response_model",
+        "started",
         "text",
         "usage",
         "usage_requested",
     )
 
-    def __init__(self, call: Call, usage_requested: bool = True, hide_usage_chunk: bool = False) -> None:
+    def __init__(self, call: Call, request: StreamRequest) -> None:
         self.call = call
-        #: We, not the caller, asked for the usage-only chunk: hide it (see :func:`ask_for_usage`).
-        self.hide_usage_chunk = hide_usage_chunk
+        self.usage_requested = request.requested
+        #: We, not the caller, asked for the usage-only chunk: the caller must not see it.
+        self.hide_usage_chunk = request.hide
+        #: Choices the response carries: complete once each has its finish reason.
+        self.choices = request.choices
         self.usage: Usage | None = None
         self.response_model: str | None = None
         self.response_id: str | None = None
-        self.finish_reasons: list[str] = []
-        #: A terminal event (finish reason, completed event, message_stop) arrived.
+        #: The raw finish reason of each choice, by choice index (one per choice per response).
+        self.finish_reasons: dict[int, str] = {}
+        #: The response is complete: every choice finished, or a terminal event arrived.
         self.complete = False
-        self.usage_requested = usage_requested
+        #: At least one chunk arrived (a failure after that is an interrupted stream).
+        self.started = False
         #: :meth:`observe` failed on some chunk: a missing terminal event proves nothing.
         self.blind = False
         #: Output text pieces, kept only when the user opted into content capture.
@@ -67,97 +105,130 @@ class StreamState:
         """Undo what our request options changed in ``chunk``; True hides it. Runs even if observe fails."""
         return False
 
-    def awaiting_usage(self) -> bool:
-        """The response ended (finish reason seen) but the usage chunk we asked for has not arrived."""
-        return self.complete and self.usage is None and self.usage_requested and not self.call.done
-
     def failure(self) -> str | None:
         """An ``error_type`` when the stream completed but reported failure (e.g. ``response.failed``)."""
         return None
 
+    def attach(self, stream: Any) -> None:
+        """The SDK stream this state observes, once, before its first chunk (headers are known)."""
+
+    def http_response(self, stream: Any) -> Any:
+        """The HTTP response the SDK stream reads (to read on without blocking), if reachable."""
+        return getattr(stream, "response", None)
+
+    def awaiting_usage(self) -> bool:
+        """The response is complete but the usage chunk we asked for has not arrived yet."""
+        return self.complete and self.usage is None and self.usage_requested and not self.call.done
+
     def end(self, how: str, exc: BaseException | None = None) -> None:
-        """Finish the call: ``exhausted``, ``error`` (with ``exc``) or ``cancelled``. Idempotent."""
+        """Finish the call once: ``exhausted``, ``error`` (with ``exc``) or ``stopped`` by the caller.
+
+        The one rule: a stream whose response completed is a success however the caller left it;
+        one left before that is cancelled; an exception while reading is an error.
+        """
         call = self.call
         if call.done:
             return
         try:
             if self.text is not None:
-                call.capture(OUTPUT, output_json(["".join(self.text)], self.finish_reasons))
-            args = (self.usage, self.response_model, self.response_id, self.finish_reasons)
-            if how == "exhausted":
-                failure = self.failure()
-                if failure is not None:
-                    call.fail(None, failure, *args)
-                elif not self.complete and not self.blind:
-                    call.fail(None, "stream_interrupted", *args, missing_reason="interrupted")
-                else:
-                    call.succeed(
-                        *args, missing_reason="not_reported" if self.usage_requested else "not_requested"
-                    )
-            elif how == "error":
-                call.fail(exc, None, *args, missing_reason="interrupted")
+                call.capture(GenAI.OUTPUT_MESSAGES, output_json(["".join(self.text)], self.reasons()))
+            args = (self.usage, self.response_model, self.response_id, self.reasons())
+            failure = self.failure()
+            if how == "error" and exc is not None:
+                call.fail(exc, self._error_type(exc), *args, missing_reason="interrupted")
+            elif failure is not None:
+                call.fail(None, failure, *args)
+            elif self.complete or self.blind:
+                missing = "not_requested" if not self.usage_requested else "not_reported"
+                call.succeed(*args, missing_reason="interrupted" if how == "stopped" else missing)
+            elif how == "exhausted":
+                call.fail(None, "stream_interrupted", *args, missing_reason="interrupted")
             else:
                 call.cancel(*args, missing_reason="interrupted")
         except Exception as err:
             internal_error("stream_end", err)
 
+    def reasons(self) -> list[str]:
+        """The finish reasons in choice order."""
+        return [self.finish_reasons[i] for i in sorted(self.finish_reasons)]
 
-def ask_for_usage(kwargs: dict[str, Any], inject: bool) -> tuple[bool, bool]:
-    """For OpenAI-style chat streams: ask for the final usage chunk unless the caller decided.
-
-    Returns ``(requested, hide)``: whether usage will arrive, and whether the usage-only chunk must be
-    hidden because we, not the caller, asked for it. An explicit ``include_usage`` is respected.
-    """
-    options = kwargs.get("stream_options")
-    if isinstance(options, dict) and "include_usage" in options:
-        return bool(options["include_usage"]), False
-    if not inject:
-        return False, False
-    kwargs["stream_options"] = (
-        {**options, "include_usage": True} if isinstance(options, dict) else {"include_usage": True}
-    )
-    return True, True
+    def _error_type(self, exc: BaseException) -> str:
+        error_type = classify(exc)
+        if self.started and error_type == "connection":  # the SDK wraps a dropped body as a connection error
+            return "stream_interrupted"
+        return error_type
 
 
-def _observe_failed(state: StreamState, chunk: Any, err: Exception) -> bool:
-    internal_error("stream_chunk", err)
-    state.blind = True
+def _observe(state: StreamState, chunk: Any) -> bool:
+    """The stream observer's guard: a chunk we cannot read is counted, never raised, never hidden wrongly."""
     try:
-        return state.restore(chunk)
-    except Exception:
-        return False
-
-
-#: Chunks read on ``close()`` to reach a usage chunk that follows the finish reason (normally one).
-DRAIN_LIMIT = 8
-
-
-def _drain(state: StreamState, next_chunk: Any) -> None:
-    """The caller stopped right after the finish reason: read on to the usage chunk, then end once."""
-    for _ in range(DRAIN_LIMIT):
+        return state.observe(chunk)
+    except Exception as err:
+        internal_error("stream_chunk", err)
+        state.blind = True
         try:
-            state.observe(next_chunk())
-        except StopIteration:
-            break
+            return state.restore(chunk)
         except Exception:
-            return
-        if state.usage is not None:
-            break
-    state.end("exhausted")
+            return False
 
 
-async def _drain_async(state: StreamState, next_chunk: Any) -> None:
-    """:func:`_drain` for async streams."""
-    for _ in range(DRAIN_LIMIT):
-        try:
-            state.observe(await next_chunk())
-        except StopAsyncIteration:
-            break
-        except Exception:
+# -- reading on without blocking ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _no_wait(response: Any, timeout: float) -> Iterator[bool]:
+    """Make the HTTP response's reads take only what already arrived (``timeout`` seconds at most).
+
+    httpcore passes a timeout to every read of its network stream: an instance attribute shadows the
+    stream's ``read`` for the read-on only. Yields False when the stream is not reachable.
+    """
+    extensions = getattr(response, "extensions", None)
+    network: Any = extensions.get("network_stream") if isinstance(extensions, dict) else None
+    original = getattr(network, "read", None)
+    if network is None or original is None:
+        yield False
+        return
+
+    def read(max_bytes: int, timeout_: float | None = None) -> Any:
+        return original(max_bytes, timeout=timeout)
+
+    network.read = read
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(AttributeError):
+            del network.read
+
+
+def _read_on(state: StreamState, stream: Any, next_chunk: Callable[[], Any]) -> None:
+    """The caller stopped right after the finish reason: take the usage chunk if it already arrived."""
+    with _no_wait(state.http_response(stream), 0.0) as reachable:
+        if not reachable:
             return
-        if state.usage is not None:
-            break
-    state.end("exhausted")
+        for _ in range(DRAIN_LIMIT):
+            try:
+                _observe(state, next_chunk())
+            except Exception:  # StopIteration, or nothing more arrived yet
+                return
+            if state.usage is not None:
+                return
+
+
+async def _read_on_async(state: StreamState, stream: Any, next_chunk: Callable[[], Any]) -> None:
+    """:func:`_read_on` for async streams."""
+    with _no_wait(state.http_response(stream), ASYNC_DRAIN_SECONDS) as reachable:
+        if not reachable:
+            return
+        for _ in range(DRAIN_LIMIT):
+            try:
+                _observe(state, await next_chunk())
+            except Exception:
+                return
+            if state.usage is not None:
+                return
+
+
+# -- the proxies ----------------------------------------------------------------------------------
 
 
 class _Chunks:
@@ -165,7 +236,7 @@ class _Chunks:
 
     __slots__ = ("_next", "_proxy", "_state")
 
-    def __init__(self, state: StreamState, next_chunk: Any, proxy: StreamProxy | None) -> None:
+    def __init__(self, state: StreamState, next_chunk: Callable[[], Any], proxy: StreamProxy | None) -> None:
         self._state = state
         self._next = next_chunk
         #: Keeps the proxy, whose collection means "abandoned", alive while its iterator is in use.
@@ -183,27 +254,23 @@ class _Chunks:
             except StopIteration:
                 state.end("exhausted")
                 raise
-            except GeneratorExit:
-                state.end("cancelled")
-                raise
             except BaseException as exc:
-                state.end("cancelled" if type(exc).__name__ == "KeyboardInterrupt" else "error", exc)
+                state.end("stopped" if is_cancellation(exc) else "error", exc)
                 raise
-            try:
-                hide = state.observe(chunk)
-            except Exception as err:
-                hide = _observe_failed(state, chunk, err)
-            if not hide:
+            state.started = True
+            if not _observe(state, chunk):
                 return chunk
 
 
 class StreamProxy(wrapt.ObjectProxy[Any]):
     """Transparent proxy over a synchronous SDK stream."""
 
-    def __init__(self, wrapped: Any, state: StreamState) -> None:
+    def __init__(self, wrapped: Any, state: StreamState, next_chunk: Callable[[], Any] | None = None) -> None:
         super().__init__(wrapped)
         self._self_state = state
-        self._self_next = wrapped.__next__ if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
+        if next_chunk is None:
+            next_chunk = wrapped.__next__ if hasattr(type(wrapped), "__next__") else iter(wrapped).__next__
+        self._self_next = next_chunk
         _ensure_worker()
 
     def __iter__(self) -> _Chunks:
@@ -215,10 +282,12 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
 
     def close(self) -> None:
         state = self._self_state
-        if state.awaiting_usage():
-            _drain(state, self._self_next)
-        state.end("cancelled")
-        self.__wrapped__.close()
+        try:
+            if state.awaiting_usage():
+                _read_on(state, self.__wrapped__, self._self_next)
+        finally:
+            state.end("stopped")
+            self.__wrapped__.close()
 
     def __enter__(self) -> StreamProxy:
         return self
@@ -229,18 +298,22 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
         self.close()
 
     def __del__(self) -> None:
-        _abandoned(self._self_state)
+        state = self._self_state
+        if not state.call.done:
+            _pending.put((state, self.__wrapped__, self._self_next))  # SimpleQueue.put is safe here
 
 
 class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
     """Transparent proxy over an asynchronous SDK stream."""
 
-    def __init__(self, wrapped: Any, state: StreamState) -> None:
+    def __init__(self, wrapped: Any, state: StreamState, next_chunk: Callable[[], Any] | None = None) -> None:
         super().__init__(wrapped)
         self._self_state = state
-        self._self_anext = (
-            wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
-        )
+        if next_chunk is None:
+            next_chunk = (
+                wrapped.__anext__ if hasattr(type(wrapped), "__anext__") else wrapped.__aiter__().__anext__
+            )
+        self._self_anext = next_chunk
         _ensure_worker()
 
     def __aiter__(self) -> AsyncStreamProxy:
@@ -255,26 +328,25 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
                 state.end("exhausted")
                 raise
             except BaseException as exc:
-                cancelled = type(exc).__name__ in ("CancelledError", "KeyboardInterrupt", "GeneratorExit")
-                state.end("cancelled" if cancelled else "error", exc)
+                state.end("stopped" if is_cancellation(exc) else "error", exc)
                 raise
-            try:
-                hide = state.observe(chunk)
-            except Exception as err:
-                hide = _observe_failed(state, chunk, err)
-            if not hide:
+            state.started = True
+            if not _observe(state, chunk):
                 return chunk
 
     async def close(self) -> None:
         state = self._self_state
-        if state.awaiting_usage():
-            await _drain_async(state, self._self_anext)
-        state.end("cancelled")
-        closer = getattr(self.__wrapped__, "close", None) or getattr(self.__wrapped__, "aclose", None)
-        if closer is not None:
-            result = closer()
-            if hasattr(result, "__await__"):
-                await result
+        try:
+            if state.awaiting_usage():
+                await _read_on_async(state, self.__wrapped__, self._self_anext)
+        finally:  # a cancelled close still ends the record and closes the request
+            state.end("stopped")
+            wrapped = self.__wrapped__
+            closer = getattr(wrapped, "close", None) or getattr(wrapped, "aclose", None)
+            if closer is not None:
+                result = closer()
+                if hasattr(result, "__await__"):
+                    await result
 
     async def aclose(self) -> None:
         await self.close()
@@ -288,22 +360,26 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
         await self.close()
 
     def __del__(self) -> None:
-        _abandoned(self._self_state)
+        state = self._self_state
+        if not state.call.done:
+            _pending.put((state, None, None))  # an async stream cannot be read from another thread
 
 
 # -- abandoned streams: recorded off the garbage collector's path ---------------------------------
 
-_pending: queue.SimpleQueue[StreamState | threading.Event] = queue.SimpleQueue()
+_Abandoned = tuple[StreamState, Any, Callable[[], Any] | None]
+_pending: queue.SimpleQueue[_Abandoned | threading.Event] = queue.SimpleQueue()
 _worker_pid: int | None = None
 _worker_lock = threading.Lock()
 
 
-def _abandoned(state: StreamState) -> None:
+def _settle_abandoned(item: _Abandoned) -> None:
+    state, stream, next_chunk = item
     try:
-        if not state.call.done:
-            _pending.put(state)  # SimpleQueue.put is safe from __del__ and GC callbacks
-    except Exception:
-        pass
+        if next_chunk is not None and state.awaiting_usage():
+            _read_on(state, stream, next_chunk)
+    finally:
+        state.end("stopped")
 
 
 def _work() -> None:
@@ -311,8 +387,11 @@ def _work() -> None:
         item = _pending.get()
         if isinstance(item, threading.Event):
             item.set()
-        else:
-            item.end("cancelled")
+            continue
+        try:
+            _settle_abandoned(item)
+        except Exception as exc:
+            internal_error("stream_end", exc)
 
 
 def _ensure_worker() -> None:

@@ -10,12 +10,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TextIO
 
 from prometheus_client import REGISTRY
 
+from ..exporters.server import MetricsServer, serve
 from ..instrumentation import instrument, uninstrument
-from ..server import serve
 from ..streams import flush
 from ._console import Progress, banner, display_host, progress_line
 from ._errors import DemoError
@@ -29,7 +29,7 @@ __all__ = ["METRIC_ATTRIBUTES", "run_demo"]
 METRIC_ATTRIBUTES = ("feature", "tenant")
 
 
-def _serve(host: str, port: int) -> Any:
+def _serve(host: str, port: int) -> MetricsServer:
     """``/metrics`` served by the demo itself, so a busy port is reported with the demo's own flags."""
     try:
         return serve(port, host)
@@ -67,7 +67,7 @@ def run_demo(
     out = sys.stdout if out is None else out
     halt = threading.Event()  # ours, not the caller's ``stop``, so theirs is never set behind their back
     workload: Workload | None = None
-    server: Any = None
+    server: MetricsServer | None = None
     instrument(metric_attributes=list(METRIC_ATTRIBUTES))
     try:
         server = _serve(host, port)
@@ -97,7 +97,7 @@ def run_demo(
         _release(workload, server)
 
 
-def _release(workload: Workload | None, server: Any) -> None:
+def _release(workload: Workload | None, server: MetricsServer | None) -> None:
     """Stop what ``run_demo`` started, in reverse: the lanes, ``/metrics``, the instrumentation."""
     if workload is not None:
         workload.close()

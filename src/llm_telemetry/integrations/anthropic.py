@@ -22,29 +22,40 @@ child processes.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 from opentelemetry.trace import NonRecordingSpan
 
 from .. import content
-from ..record import Call, active, begin, current_call, guarded, internal_error
-from ..streams import AsyncStreamProxy, StreamProxy, StreamState
+from ..contract import GenAI
+from ..record import Call, active, begin, current_call, internal_error
+from ..streams import AsyncStreamProxy, StreamProxy, StreamRequest, StreamState
 from ..usage import from_anthropic
 from ._patch import Patch
-from ._stainless import is_raw_response, replace_parsed, retry_wrapper, server_of
+from ._skeleton import (
+    NO_STREAM_REQUEST,
+    Endpoint,
+    async_wrapper,
+    field,
+    guarded,
+    refused_locally,
+    settle,
+    sync_wrapper,
+)
+from ._stainless import retry_wrapper, server_of
 
 __all__ = ["MessagesState", "patches", "provider_of"]
 
 _CLIENT_PROVIDERS = (("Bedrock", "aws.bedrock"), ("Vertex", "gcp.vertex_ai"))
 _providers: dict[type, str] = {}
 
-_REQUEST_ATTRIBUTES = {
-    "max_tokens": "gen_ai.request.max_tokens",
-    "temperature": "gen_ai.request.temperature",
-    "top_p": "gen_ai.request.top_p",
-    "top_k": "gen_ai.request.top_k",
+#: Request keyword -> span attribute.
+REQUEST_ATTRIBUTES = {
+    "max_tokens": GenAI.REQUEST_MAX_TOKENS,
+    "temperature": GenAI.REQUEST_TEMPERATURE,
+    "top_p": GenAI.REQUEST_TOP_P,
+    "top_k": GenAI.REQUEST_TOP_K,
 }
 
 #: Deltas that carry model output (signature and citation deltas do not start the answer).
@@ -58,7 +69,7 @@ _NESTED_FIELDS = (
 
 def provider_of(resource: Any) -> str:
     """``gen_ai.provider.name`` of the client behind a resource: Bedrock, Vertex, else Anthropic."""
-    cls = type(getattr(resource, "_client", None))
+    cls = type(resource._client)
     found = _providers.get(cls)
     if found is None:
         names = [c.__name__ for c in cls.__mro__]
@@ -67,46 +78,35 @@ def provider_of(resource: Any) -> str:
     return found
 
 
-def _request_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
-    attrs: dict[str, Any] = {}
-    for key, name in _REQUEST_ATTRIBUTES.items():
-        value = kwargs.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            attrs[name] = value
-    return attrs
+@guarded("content", None)
+def _capture_request(call: Call, kwargs: dict[str, Any]) -> None:
+    messages, system = kwargs.get("messages"), kwargs.get("system")
+    if isinstance(messages, (list, tuple)):
+        call.capture(GenAI.INPUT_MESSAGES, content.input_json(messages))
+    if isinstance(system, (str, list)):
+        call.capture(
+            GenAI.SYSTEM_INSTRUCTIONS, system if isinstance(system, str) else content.input_json(system)
+        )
 
 
-@guarded("begin", None)
-def _begin(resource: Any, kwargs: dict[str, Any], stream: bool) -> Call | None:
-    tel = active()
-    if tel is None:
-        return None
-    address, port = server_of(resource)
+@guarded("begin", (None, NO_STREAM_REQUEST))
+def _prepare(
+    ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
+) -> tuple[Call | None, StreamRequest]:
+    address, port = server_of(instance)
     call = begin(
-        provider_of(resource),
+        provider_of(instance),
         "chat",
         kwargs.get("model"),
-        stream=stream,
-        server_address=address,
-        server_port=port,
-        attributes=_request_attributes(kwargs) if tel.tracing.tracer is not None else None,
+        stream=bool(kwargs.get("stream")) or ep is STREAM,
+        address=address,
+        port=port,
+        params=kwargs,
+        table=REQUEST_ATTRIBUTES,
     )
     if call is not None and call.captures:
-        try:
-            messages, system = kwargs.get("messages"), kwargs.get("system")
-            if isinstance(messages, (list, tuple)):
-                call.capture(content.INPUT, content.input_json(messages))
-            if isinstance(system, (str, list)):
-                call.capture(
-                    content.SYSTEM, system if isinstance(system, str) else content.input_json(system)
-                )
-        except Exception as exc:
-            internal_error("content", exc)
-    return call
-
-
-def _field(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        _capture_request(call, kwargs)
+    return call, NO_STREAM_REQUEST
 
 
 class MessagesState(StreamState):
@@ -119,8 +119,8 @@ class MessagesState(StreamState):
 
     __slots__ = ("raw",)
 
-    def __init__(self, call: Call) -> None:
-        super().__init__(call)
+    def __init__(self, call: Call, request: StreamRequest) -> None:
+        super().__init__(call, request)
         self.raw: dict[str, Any] = {}
 
     def observe(self, event: Any) -> bool:
@@ -134,7 +134,7 @@ class MessagesState(StreamState):
             self.merge(event.usage)
             reason = event.delta.stop_reason
             if reason:
-                self.finish_reasons = [reason]
+                self.finish_reasons[0] = reason
                 self.complete = True
         elif kind == "message_start":
             message = event.message
@@ -159,7 +159,7 @@ class MessagesState(StreamState):
             if nested is not None:
                 merged = raw.setdefault(outer, {})
                 for name in inner:
-                    value = _field(nested, name)
+                    value = field(nested, name)
                     if value is not None:
                         merged[name] = value
         self.usage = from_anthropic(raw)
@@ -168,9 +168,7 @@ class MessagesState(StreamState):
 def _finish(call: Call, message: Any) -> None:
     reason = getattr(message, "stop_reason", None)
     if call.captures:
-        blocks = getattr(message, "content", None) or ()
-        text = "".join(b.text for b in blocks if getattr(b, "type", None) == "text")
-        call.capture(content.OUTPUT, content.output_json([text], [reason or ""]))
+        _capture_output(call, message, reason)
     call.succeed(
         from_anthropic(getattr(message, "usage", None)),
         getattr(message, "model", None),
@@ -179,57 +177,16 @@ def _finish(call: Call, message: Any) -> None:
     )
 
 
-def _settle(call: Call, result: Any, parsed: Any, proxy: type) -> Any:
-    """Record a message, or proxy a stream (inside a raw response too); returns what the caller gets."""
-    try:
-        if call.stream:
-            wrapped = proxy(parsed, MessagesState(call))
-            if parsed is result:
-                return wrapped
-            replace_parsed(result, parsed, wrapped)
-            return result
-        _finish(call, parsed)
-    except Exception as exc:
-        internal_error("result", exc)
-        call.succeed(None)
-    return result
+@guarded("content", None)
+def _capture_output(call: Call, message: Any, reason: str | None) -> None:
+    blocks = getattr(message, "content", None) or ()
+    text = "".join(b.text for b in blocks if getattr(b, "type", None) == "text")
+    call.capture(GenAI.OUTPUT_MESSAGES, content.output_json([text], [reason or ""]))
 
 
-# -- create / parse -------------------------------------------------------------------------------
-
-
-def _sync_create(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    call = _begin(instance, kwargs, kwargs.get("stream") is True)
-    if call is None:
-        return wrapped(*args, **kwargs)
-    with call:
-        result = wrapped(*args, **kwargs)
-    parsed = result
-    if is_raw_response(result):
-        try:
-            parsed = result.parse()
-        except Exception as exc:
-            call.fail(exc)
-            return result
-    return _settle(call, result, parsed, StreamProxy)
-
-
-async def _async_create(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    call = _begin(instance, kwargs, kwargs.get("stream") is True)
-    if call is None:
-        return await wrapped(*args, **kwargs)
-    with call:
-        result = await wrapped(*args, **kwargs)
-    parsed = result
-    if is_raw_response(result):
-        try:
-            parsed = result.parse()
-            if inspect.isawaitable(parsed):
-                parsed = await parsed
-        except Exception as exc:
-            call.fail(exc)
-            return result
-    return _settle(call, result, parsed, AsyncStreamProxy)
+MESSAGES = Endpoint("chat", _finish, MessagesState, refused=refused_locally)
+#: ``.stream()``: the manager's request is always a stream.
+STREAM = Endpoint("chat", _finish, MessagesState)
 
 
 # -- .stream(): the manager's pending request -----------------------------------------------------
@@ -264,16 +221,16 @@ def _sync_stream(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: 
         request = getattr(manager, name)
 
         def api_request() -> Any:
-            call = _begin(instance, kwargs, True)
+            call, _ = _prepare(STREAM, instance, args, kwargs)
             if call is None:
                 return request()
             with call:
                 raw = request()
-            return _settle(call, raw, raw, StreamProxy)
+            return settle(STREAM, call, raw, raw, NO_STREAM_REQUEST, StreamProxy)
 
         setattr(manager, name, api_request)
     except Exception as exc:
-        internal_error("stream_manager", exc)
+        internal_error("begin", exc)
     return manager
 
 
@@ -286,16 +243,16 @@ def _async_stream(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs:
         request = getattr(manager, name)
 
         async def api_request() -> Any:
-            call = _begin(instance, kwargs, True)
+            call, _ = _prepare(STREAM, instance, args, kwargs)
             if call is None:
                 return await request
             with call:
                 raw = await request
-            return _settle(call, raw, raw, AsyncStreamProxy)
+            return settle(STREAM, call, raw, raw, NO_STREAM_REQUEST, AsyncStreamProxy)
 
         setattr(manager, name, _Deferred(api_request))
     except Exception as exc:
-        internal_error("stream_manager", exc)
+        internal_error("begin", exc)
     return manager
 
 
@@ -324,13 +281,12 @@ def patches() -> list[Patch]:
         (messages.Messages, messages.AsyncMessages),
         (beta.Messages, beta.AsyncMessages),
     ):
-        out.append(Patch(sync_cls, "create", _sync_create))
-        out.append(Patch(async_cls, "create", _async_create))
         out.append(Patch(sync_cls, "stream", _sync_stream))
         out.append(Patch(async_cls, "stream", _async_stream))
-        if "parse" in vars(sync_cls):
-            out.append(Patch(sync_cls, "parse", _sync_create))
-            out.append(Patch(async_cls, "parse", _async_create))
+        for name in ("create", "parse"):
+            if name in vars(sync_cls):
+                out.append(Patch(sync_cls, name, sync_wrapper(MESSAGES, _prepare)))
+                out.append(Patch(async_cls, name, async_wrapper(MESSAGES, _prepare)))
     if "start_api_call_span" in vars(_base_client):
         out.append(Patch(_base_client, "start_api_call_span", _sdk_span))
     return out

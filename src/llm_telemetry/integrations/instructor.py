@@ -25,16 +25,18 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from ..contract import USAGE_ATTRIBUTES, GenAI, Ours, is_cancellation
 from ..errors import classify
 from ..record import Hold, Telemetry, active, internal_error, log_once
-from ..tracing import USAGE_ATTRIBUTES
 from ..usage import Usage
-from ._patch import Patch
+from ._patch import HOOKS, Patch
 
 __all__ = ["patches"]
 
 #: The parent's usage totals: ``gen_ai.usage.X`` becomes ``llm_telemetry.usage.X``.
 _TOTALS = {field: "llm_telemetry." + name.removeprefix("gen_ai.") for field, name in USAGE_ATTRIBUTES.items()}
+#: Where instructor's own bookkeeping can fail (``internal_errors_total{stage}``).
+_STAGE = "structured"
 
 
 class _Structured:
@@ -49,7 +51,7 @@ class _Structured:
         self.cost: float | None = None
         self.span: trace.Span | None = None
         self.context_token: object | None = None
-        tracer = tel.tracing.tracer
+        tracer = tel.tracer
         if tracer is not None:
             name = getattr(response_model, "__name__", None) or type(response_model).__name__
             self.span = tracer.start_span(f"instructor.create {name}", kind=SpanKind.INTERNAL)
@@ -65,7 +67,7 @@ class _Structured:
             self.hold = Hold()
             return self.hold
         except Exception as exc:
-            internal_error("instructor_attempt", exc)
+            internal_error(_STAGE, exc)
             return None
 
     def _settle(self, outcome: str, error_type: str | None) -> None:
@@ -82,7 +84,7 @@ class _Structured:
         """Instructor returned or raised: settle the last attempt, then end the parent span."""
         try:
             outcome, error_type = "success", None
-            if exc is not None and not isinstance(exc, Exception):
+            if exc is not None and is_cancellation(exc):
                 outcome = "cancelled"
             elif exc is not None:
                 outcome = "error"
@@ -93,25 +95,25 @@ class _Structured:
             self._settle(outcome, error_type)
             self._end_span(outcome, error_type)
         except Exception as err:
-            internal_error("instructor_finish", err)
+            internal_error(_STAGE, err)
 
     def _end_span(self, outcome: str, error_type: str | None) -> None:
         span = self.span
         if span is None:
             return
         otel_context.detach(self.context_token)  # type: ignore[arg-type]
-        attrs: dict[str, Any] = {"llm_telemetry.attempts": self.attempts}
+        attrs: dict[str, Any] = {Ours.ATTEMPTS: self.attempts}
         if self.usage is not None:
             for field, name in _TOTALS.items():
                 value = getattr(self.usage, field)
                 if value is not None:
                     attrs[name] = value
-        if self.cost is not None:  # not ``llm.cost.usd``: backends would add it to the attempts' own
-            attrs["llm_telemetry.cost.usd"] = self.cost
+        if self.cost is not None:  # not the attempts' own cost attribute: backends would add them up
+            attrs[Ours.TOTAL_COST_USD] = self.cost
         if outcome == "cancelled":
-            attrs["llm_telemetry.outcome"] = "cancelled"
+            attrs[Ours.OUTCOME] = "cancelled"
         if error_type is not None:
-            attrs["error.type"] = error_type
+            attrs[GenAI.ERROR_TYPE] = error_type
             span.set_status(Status(StatusCode.ERROR, error_type))
         span.set_attributes(attrs)
         span.end()
@@ -121,17 +123,14 @@ def _hooked(func: Any) -> Any:
     """``func``, or our hook of it when the client captured the original before ``instrument()``."""
     if isinstance(func, (wrapt.FunctionWrapper, wrapt.BoundFunctionWrapper)):
         return func
-    from ..instrumentation import hook_of
-
-    patch = hook_of(getattr(func, "__func__", func))
-    if patch is None:
+    hook = HOOKS.hook_of(getattr(func, "__func__", func))
+    if hook is None:
         return func
     log_once(
         "instructor_early_client",
         "llm_telemetry: an instructor client was created before instrument(); its calls are "
         "routed through the hooked SDK method. Call instrument() before creating clients.",
     )
-    hook = vars(patch.owner)[patch.name]
     owner = getattr(func, "__self__", None)
     return hook if owner is None else hook.__get__(owner, type(owner))
 
@@ -172,7 +171,7 @@ def _start(
         hooked = _hooked(kwargs["func"] if "func" in kwargs else args[0])
         structured = _Structured(tel, model)
     except Exception as exc:
-        internal_error("instructor_start", exc)
+        internal_error(_STAGE, exc)
         return None, args, kwargs
     if "func" in kwargs:
         kwargs["func"] = attempts(structured, hooked)

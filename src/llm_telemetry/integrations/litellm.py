@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import classify
-from ..record import Call, active, begin, current_call, guarded, internal_error
-from ..streams import AsyncStreamProxy, StreamProxy, StreamState, ask_for_usage
+from ..record import Call, active, begin, current_call, internal_error
+from ..streams import StreamRequest, StreamState
 from ..usage import Usage, from_litellm
+from . import _openai_compat as compat
 from ._patch import Patch
-from .openai import request_attributes
+from ._skeleton import NO_STREAM_REQUEST, Endpoint, async_wrapper, guarded, sync_wrapper
+from .openai import REQUEST_ATTRIBUTES
 
 __all__ = ["LiteLLMState", "patches", "provider_name", "resolve"]
 
@@ -98,14 +99,29 @@ def _field(obj: Any, name: str) -> Any:
 class LiteLLMState(StreamState):
     """Chunks of ``CustomStreamWrapper`` (chat deltas) and ``TextCompletionStreamWrapper`` (text)."""
 
-    __slots__ = ()
+    __slots__ = ("source",)
+
+    def __init__(self, call: Call, request: StreamRequest) -> None:
+        super().__init__(call, request)
+        self.source: Any = None
+
+    def attach(self, stream: Any) -> None:
+        self.source = stream
+
+    def _provider_reported(self) -> bool:
+        """LiteLLM's final usage chunk is its own tokenizer's estimate unless a chunk the provider sent
+        carried usage; it keeps those chunks in ``chunks``. Checked once, when the usage chunk comes."""
+        chunks = getattr(self.source, "chunks", None)
+        if not isinstance(chunks, list):
+            return True  # another wrapper (text completions): its usage is the provider's
+        return any(getattr(c, "usage", None) is not None for c in reversed(chunks))
 
     def observe(self, chunk: Any) -> bool:
         if not self.response_model:
             self.response_model = _field(chunk, "model") or None
             self.response_id = _field(chunk, "id") or None
         choices = chunk.choices
-        for choice in choices:
+        for position, choice in enumerate(choices):
             delta = _field(choice, "delta")
             if delta is None:
                 if _field(choice, "text"):
@@ -116,23 +132,36 @@ class LiteLLMState(StreamState):
                 self.call.output_seen()
             reason = _field(choice, "finish_reason")
             if reason:
-                self.finish_reasons.append(reason)
-                self.complete = True
+                index = _field(choice, "index")
+                self.finish_reasons[index if isinstance(index, int) else position] = reason
+                self.complete = len(self.finish_reasons) >= self.choices
         usage = _field(chunk, "usage")  # chat chunks carry no usage at all unless it was asked for
-        if usage is not None:
+        if usage is not None and self._provider_reported():
             self.usage = from_litellm(usage)
-            return self.hide_usage_chunk and not choices
-        return False
+        return compat.hides(self.hide_usage_chunk, self.complete, bool(choices))
 
     def restore(self, chunk: Any) -> bool:
-        """Asking for usage only adds the usage chunk (checked): hide it even if :meth:`observe` failed."""
-        return self.hide_usage_chunk and _field(chunk, "usage") is not None and not _field(chunk, "choices")
+        """Asking for usage only adds the usage chunk: hide it even if :meth:`observe` failed."""
+        return compat.hides(self.hide_usage_chunk, self.complete, bool(_field(chunk, "choices")))
+
+    def http_response(self, stream: Any) -> Any:
+        """LiteLLM's stream wrapper reads the provider SDK's stream (``completion_stream``)."""
+        return getattr(getattr(stream, "completion_stream", None), "response", None)
+
+
+def _reported(usage: Any) -> Usage | None:
+    """Usage the provider reported. A response without any comes back from LiteLLM with all-zero
+    usage: that is "not reported", not a bill of zero."""
+    parsed = from_litellm(usage)
+    if parsed is None or (not parsed.input and not parsed.output):
+        return None
+    return parsed
 
 
 def _finish(call: Call, result: Any) -> None:
     choices = getattr(result, "choices", None) or ()
     call.succeed(
-        from_litellm(getattr(result, "usage", None)),
+        _reported(getattr(result, "usage", None)),
         getattr(result, "model", None),
         getattr(result, "id", None),
         [c.finish_reason for c in choices if getattr(c, "finish_reason", None)],
@@ -145,139 +174,54 @@ def _finish_embeddings(call: Call, result: Any) -> None:
     call.succeed(None if usage is None else Usage(input=usage.input), getattr(result, "model", None))
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """How one LiteLLM entry maps onto the recording path."""
+#: Index of ``model`` among each entry's positional arguments.
+_MODEL_POSITION = {"chat": 0, "text_completion": 1, "embeddings": 0}
+#: The keyword that turns a sync entry into the async one (recorded by the async hook).
+_ASYNC_FLAG = {"chat": "acompletion", "embeddings": "aembedding"}
 
-    operation: str
-    finish: Callable[[Call, Any], None]
-    #: Index of ``model`` among positional arguments.
-    model_position: int
-    #: The keyword that turns the sync entry into the async one (recorded by the async hook).
-    async_flag: str | None
+CHAT = Endpoint("chat", _finish, LiteLLMState, lazy_stream=True)
+TEXT = Endpoint("text_completion", _finish, LiteLLMState, lazy_stream=True)
+EMBEDDINGS = Endpoint("embeddings", _finish_embeddings)
 
 
-CHAT = Endpoint("chat", _finish, 0, "acompletion")
-TEXT = Endpoint("text_completion", _finish, 1, None)
-EMBEDDINGS = Endpoint("embeddings", _finish_embeddings, 0, "aembedding")
-
-
-# -- the wrappers ---------------------------------------------------------------------------------
-
-
-@guarded("begin", (None, True, False))
-def _prepare(ep: Endpoint, args: Any, kwargs: dict[str, Any]) -> tuple[Call | None, bool, bool]:
-    """Start the call; for streams, ask for the usage chunk. Returns (call, requested, hide)."""
+@guarded("begin", (None, NO_STREAM_REQUEST))
+def _prepare(
+    ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
+) -> tuple[Call | None, StreamRequest]:
+    """Start the call; for streams, decide what to ask of the stream."""
     tel = active()
     if tel is None or current_call() is not None:
-        return None, True, False
+        return None, NO_STREAM_REQUEST
     model = kwargs.get("model")
-    if model is None and len(args) > ep.model_position:
-        model = args[ep.model_position]
+    position = _MODEL_POSITION[ep.operation]
+    if model is None and len(args) > position:
+        model = args[position]
     provider, address, port = resolve(model, kwargs)
-    stream = kwargs.get("stream") is True
+    stream = bool(kwargs.get("stream"))
     call = begin(
         provider,
         ep.operation,
         model,
         stream=stream,
-        server_address=address,
-        server_port=port,
-        attributes=request_attributes(kwargs) if tel.tracing.tracer is not None else None,
+        address=address,
+        port=port,
+        params=kwargs,
+        table=REQUEST_ATTRIBUTES,
     )
     if call is None or not stream:
-        return call, True, False
-    # LiteLLM never rejects stream_options; it forwards it or maps it onto the provider's usage.
-    return call, *ask_for_usage(kwargs, tel.settings.inject_stream_usage)
+        return call, NO_STREAM_REQUEST
+    # LiteLLM forwards stream_options, or maps it onto the provider's own usage switch.
+    return call, compat.ask_for_usage(kwargs, tel.settings.inject_stream_usage, address or "")
 
 
-def _first_owned(call: Call, inner: Callable[[], Any]) -> Callable[[], Any]:
-    """``inner`` whose first call runs as the call's own invocation (the proxy ends the call)."""
-    started = False
-
-    def next_chunk() -> Any:
-        nonlocal started
-        if started:
-            return inner()
-        started = True
-        call.__enter__()
-        try:
-            return inner()
-        finally:
-            call.__exit__(None, None, None)
-
-    return next_chunk
-
-
-def _first_owned_async(call: Call, inner: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
-    """Async :func:`_first_owned`: later chunks add one plain call, no coroutine."""
-    started = False
-
-    async def first() -> Any:
-        call.__enter__()
-        try:
-            return await inner()
-        finally:
-            call.__exit__(None, None, None)
-
-    def next_chunk() -> Awaitable[Any]:
-        nonlocal started
-        if started:
-            return inner()
-        started = True
-        return first()
-
-    return next_chunk
-
-
-def _is_stream(result: Any) -> bool:
-    cls = type(result)
-    return hasattr(cls, "__next__") or hasattr(cls, "__anext__")
-
-
-def _settle(ep: Endpoint, call: Call, result: Any, requested: bool, hide: bool, is_async: bool) -> Any:
-    """Record a complete result, or wrap a stream; returns what the caller gets."""
-    try:
-        if call.stream and _is_stream(result):
-            state = LiteLLMState(call, requested, hide)
-            if is_async:
-                proxy: Any = AsyncStreamProxy(result, state)
-                proxy._self_anext = _first_owned_async(call, proxy._self_anext)
-            else:
-                proxy = StreamProxy(result, state)
-                proxy._self_next = _first_owned(call, proxy._self_next)
-            return proxy
-        ep.finish(call, result)
-    except Exception as exc:
-        internal_error("result", exc)
-        call.succeed(None)
-    return result
-
-
-def _sync_wrapper(ep: Endpoint) -> Callable[..., Any]:
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        if ep.async_flag is not None and kwargs.get(ep.async_flag) is True:
-            return wrapped(*args, **kwargs)  # dispatched to the hooked async entry
-        call, requested, hide = _prepare(ep, args, kwargs)
-        if call is None:
-            return wrapped(*args, **kwargs)
-        with call:
-            result = wrapped(*args, **kwargs)
-        return _settle(ep, call, result, requested, hide, False)
-
-    return wrapper
-
-
-def _async_wrapper(ep: Endpoint) -> Callable[..., Any]:
-    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        call, requested, hide = _prepare(ep, args, kwargs)
-        if call is None:
-            return await wrapped(*args, **kwargs)
-        with call:
-            result = await wrapped(*args, **kwargs)
-        return _settle(ep, call, result, requested, hide, True)
-
-    return wrapper
+def _prepare_sync(
+    ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
+) -> tuple[Call | None, StreamRequest]:
+    """:func:`_prepare` for sync entries, which dispatch ``acompletion=True`` to the hooked async one."""
+    flag = _ASYNC_FLAG.get(ep.operation)
+    if flag is not None and kwargs.get(flag) is True:
+        return None, NO_STREAM_REQUEST
+    return _prepare(ep, instance, args, kwargs)
 
 
 # -- LiteLLM's own retries (num_retries) ----------------------------------------------------------
@@ -334,12 +278,12 @@ def patches() -> list[Patch]:
     import litellm
 
     out = [
-        Patch(litellm, "completion", _sync_wrapper(CHAT)),
-        Patch(litellm, "acompletion", _async_wrapper(CHAT)),
-        Patch(litellm, "text_completion", _sync_wrapper(TEXT)),
-        Patch(litellm, "atext_completion", _async_wrapper(TEXT)),
-        Patch(litellm, "embedding", _sync_wrapper(EMBEDDINGS)),
-        Patch(litellm, "aembedding", _async_wrapper(EMBEDDINGS)),
+        Patch(litellm, "completion", sync_wrapper(CHAT, _prepare_sync)),
+        Patch(litellm, "acompletion", async_wrapper(CHAT, _prepare)),
+        Patch(litellm, "text_completion", sync_wrapper(TEXT, _prepare_sync)),
+        Patch(litellm, "atext_completion", async_wrapper(TEXT, _prepare)),
+        Patch(litellm, "embedding", sync_wrapper(EMBEDDINGS, _prepare_sync)),
+        Patch(litellm, "aembedding", async_wrapper(EMBEDDINGS, _prepare)),
         Patch(litellm, "completion_with_retries", _retrying),
         Patch(litellm, "acompletion_with_retries", _retrying),
     ]
@@ -348,6 +292,6 @@ def patches() -> list[Patch]:
         from litellm.embeddings import dispatch as embeddings
     except ImportError:
         return out
-    out.append(Patch(chat, "acompletion", _async_wrapper(CHAT)))
-    out.append(Patch(embeddings, "aembedding", _async_wrapper(EMBEDDINGS)))
+    out.append(Patch(chat, "acompletion", async_wrapper(CHAT, _prepare)))
+    out.append(Patch(embeddings, "aembedding", async_wrapper(EMBEDDINGS, _prepare)))
     return out

@@ -12,9 +12,22 @@ and error classes run exactly as in production, and no API key or network is nee
         client.chat.completions.create(model="gpt-4o-mini", messages=[...])
         assert fp.requests[0].body["model"] == "gpt-4o-mini"
 
+The Gemini REST API (:class:`GenerateContent`, :class:`GenerateContentStream`, :class:`EmbedContent`,
+:class:`CountTokens`) and the Bedrock runtime API (:class:`Converse`, :class:`ConverseStream`,
+:class:`InvokeModel`, :class:`InvokeModelStream`, AWS event-stream framing included) are served on the
+same port: point ``google-genai`` at ``fp.gemini_base_url`` and boto3 at ``fp.bedrock_endpoint_url``.
+
 Standard library only.
 """
 
+from ._bedrock import (
+    Converse,
+    ConverseStream,
+    CountBedrockTokens,
+    InvokeModel,
+    InvokeModelStream,
+    bedrock_usage,
+)
 from ._fakeprovider import (
     Chat,
     ChatStream,
@@ -34,15 +47,32 @@ from ._fakeprovider import (
     openai_usage,
     responses_usage,
 )
+from ._gemini import (
+    CountTokens,
+    EmbedContent,
+    GenerateContent,
+    GenerateContentStream,
+    gemini_error,
+    gemini_usage,
+)
 
 __all__ = [
     "Chat",
     "ChatStream",
     "Completion",
+    "Converse",
+    "ConverseStream",
+    "CountBedrockTokens",
+    "CountTokens",
+    "EmbedContent",
     "Embeddings",
     "Error",
     "FakeProvider",
+    "GenerateContent",
+    "GenerateContentStream",
     "Hang",
+    "InvokeModel",
+    "InvokeModelStream",
     "Message",
     "MessageStream",
     "Raw",
@@ -51,6 +81,9 @@ __all__ = [
     "Responses",
     "ResponsesStream",
     "anthropic_usage",
+    "bedrock_usage",
+    "gemini_error",
+    "gemini_usage",
     "openai_usage",
     "responses_usage",
 ]

@@ -1,4 +1,4 @@
-"""A local fake LLM provider that speaks the real OpenAI and Anthropic HTTP wire formats.
+"""A local fake LLM provider that speaks the real OpenAI, Anthropic, Gemini and Bedrock HTTP wire formats.
 
 Why: the tests and the no-network demo must drive the *real* SDKs (their parsing, retries, stream
 iterators and error classes are what the instrumentation hooks into), so faking at the HTTP layer is
@@ -29,11 +29,14 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Any, TypeAlias, cast
+
+from . import _bedrock, _gemini
+from ._wire import JSONDict, _Body, _data_event, _dumps, _json, _new_id, _Request, _Stream
 
 __all__ = [
     "Chat",
@@ -54,16 +57,6 @@ __all__ = [
     "openai_usage",
     "responses_usage",
 ]
-
-JSONDict: TypeAlias = dict[str, Any]
-
-_ids = itertools.count(1)
-
-
-def _new_id(prefix: str) -> str:
-    """Unique, recognisably fake ids, so a test can tell two responses apart."""
-    return f"{prefix}{next(_ids):06d}"
-
 
 # --------------------------------------------------------------------------------------------------
 # Usage helpers: build the providers' real usage shapes, with optional parts only when asked for, so
@@ -171,6 +164,15 @@ class ChatStream:
     """OpenAI chat completion SSE stream; the usage chunk comes only if the request asked for it.
 
     ``die_after=N`` closes the socket abruptly after N events (no ``[DONE]``, incomplete body).
+    ``choices=N`` streams N choices (``n=N``), each ending with its own finish reason. How the usage
+    chunk behaves, for servers that differ from OpenAI's:
+
+    * ``always_usage``: sent even when not asked, with ``timings``, as llama.cpp's server does
+      (https://github.com/ggml-org/llama.cpp/issues/16048);
+    * ``null_usage``: the chunk we asked for arrives as ``{"choices": [], "usage": null}``;
+    * ``usage_delay``: seconds the server waits before sending it (a slow final accounting).
+
+    ``headers`` are added to the response (e.g. LiteLLM proxy's ``x-litellm-*``).
     """
 
     model: str = "gpt-4o-mini-2024-07-18"
@@ -179,6 +181,11 @@ class ChatStream:
     finish_reason: str = "stop"
     die_after: int | None = None
     id: str | None = None
+    choices: int = 1
+    always_usage: bool = False
+    null_usage: bool = False
+    usage_delay: float = 0.0
+    headers: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +313,8 @@ Reply: TypeAlias = (
     | ResponsesStream
     | Message
     | MessageStream
+    | _gemini.GeminiReply
+    | _bedrock.BedrockReply
     | Error
     | Raw
     | Hang
@@ -329,58 +338,13 @@ class RecordedRequest:
 # --------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    route: str | None
-    body: JSONDict
-
-    @property
-    def stream(self) -> bool:
-        return self.body.get("stream") is True
-
-    @property
-    def include_usage(self) -> bool:
-        options = self.body.get("stream_options")
-        return isinstance(options, dict) and options.get("include_usage") is True
-
-    @property
-    def model(self) -> str | None:
-        model = self.body.get("model")
-        return model if isinstance(model, str) else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Body:
-    status: int
-    content_type: str
-    body: bytes
-    headers: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class _Sse:
-    events: list[bytes]
-    die_after: int | None
-
-
-def _dumps(obj: object) -> str:
-    return json.dumps(obj, separators=(",", ":"))
-
-
-def _json(obj: object, status: int = 200, headers: Mapping[str, str] | None = None) -> _Body:
-    return _Body(status, "application/json", _dumps(obj).encode(), headers or {})
-
-
-def _data_event(obj: object) -> bytes:
-    return f"data: {_dumps(obj)}\n\n".encode()
-
-
 def _named_event(name: str, obj: object) -> bytes:
     return f"event: {name}\ndata: {_dumps(obj)}\n\n".encode()
 
 
 def _route(path: str) -> str | None:
-    """Map any supported path (OpenAI, Azure deployments, Anthropic incl. ``?beta=true``) to a kind."""
+    """Map any supported path (OpenAI, Azure deployments, Anthropic incl. ``?beta=true``, Gemini,
+    Bedrock) to a kind; Gemini and Bedrock kinds are prefixed ``gemini.`` and ``bedrock.``."""
     p = path.split("?", 1)[0].rstrip("/")
     for suffix, route in (
         ("/chat/completions", "chat"),
@@ -391,12 +355,16 @@ def _route(path: str) -> str | None:
     ):
         if p.endswith(suffix):
             return route
-    return None
+    return _gemini.route(p) or _bedrock.route(p)
 
 
 def _default_reply(req: _Request) -> Reply:
     """What an unscripted request gets, echoing the requested model so the demo's prices line up."""
     reply: Reply
+    if req.route and req.route.startswith("gemini."):
+        return _gemini.default_reply(req)
+    if req.route and req.route.startswith("bedrock."):
+        return _bedrock.default_reply(req)
     if req.route == "chat":
         reply = ChatStream() if req.stream else Chat()
     elif req.route == "completions":
@@ -456,7 +424,12 @@ def _render_chat(r: Chat, req: _Request) -> _Body:
 
 
 def _openai_chunks(
-    base: JSONDict, choices: list[JSONDict], usage: JSONDict | None, req: _Request
+    base: JSONDict,
+    choices: list[JSONDict],
+    usage: JSONDict | None,
+    req: _Request,
+    always: bool = False,
+    null: bool = False,
 ) -> list[bytes]:
     """Chat/completions chunk framing shared by both endpoints.
 
@@ -469,13 +442,18 @@ def _openai_chunks(
         if req.include_usage:
             chunk["usage"] = None
         events.append(_data_event(chunk))
-    if req.include_usage and usage is not None:
+    if always and usage is not None:  # llama.cpp: always, with its timings, whatever was asked
+        timings = {"prompt_n": usage.get("prompt_tokens"), "predicted_n": usage.get("completion_tokens")}
+        events.append(_data_event({**base, "choices": [], "usage": usage, "timings": timings}))
+    elif req.include_usage and null:
+        events.append(_data_event({**base, "choices": [], "usage": None}))
+    elif req.include_usage and usage is not None:
         events.append(_data_event({**base, "choices": [], "usage": usage}))
     events.append(b"data: [DONE]\n\n")
     return events
 
 
-def _render_chat_stream(r: ChatStream, req: _Request) -> _Sse:
+def _render_chat_stream(r: ChatStream, req: _Request) -> _Stream:
     base: JSONDict = {
         "id": r.id or _new_id("chatcmpl-fake"),
         "object": "chat.completion.chunk",
@@ -484,15 +462,19 @@ def _render_chat_stream(r: ChatStream, req: _Request) -> _Sse:
         "system_fingerprint": "fp_fake",
     }
     first = {"role": "assistant", "content": "", "refusal": None}
-    choices = [
-        {"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}
-        for delta in [first, *({"content": c} for c in r.chunks)]
-    ]
-    choices.append({"index": 0, "delta": {}, "logprobs": None, "finish_reason": r.finish_reason})
-    return _Sse(_openai_chunks(base, choices, r.usage, req), r.die_after)
+    choices = []
+    for index in range(r.choices):
+        choices += [
+            {"index": index, "delta": delta, "logprobs": None, "finish_reason": None}
+            for delta in [first, *({"content": c} for c in r.chunks)]
+        ]
+        choices.append({"index": index, "delta": {}, "logprobs": None, "finish_reason": r.finish_reason})
+    events = _openai_chunks(base, choices, r.usage, req, r.always_usage, r.null_usage)
+    delays = {len(choices): r.usage_delay} if r.usage_delay else {}
+    return _Stream(events, r.die_after, headers=r.headers or {}, delays=delays)
 
 
-def _render_completion(r: Completion, req: _Request) -> _Body | _Sse:
+def _render_completion(r: Completion, req: _Request) -> _Body | _Stream:
     base: JSONDict = {
         "id": r.id or _new_id("cmpl-fake"),
         "object": "text_completion",
@@ -512,7 +494,7 @@ def _render_completion(r: Completion, req: _Request) -> _Body | _Sse:
         {"text": piece, "index": 0, "logprobs": None, "finish_reason": None} for piece in pieces
     ]
     choices.append({"text": "", "index": 0, "logprobs": None, "finish_reason": r.finish_reason})
-    return _Sse(_openai_chunks(base, choices, r.usage, req), r.die_after)
+    return _Stream(_openai_chunks(base, choices, r.usage, req), r.die_after)
 
 
 def _render_embeddings(r: Embeddings, req: _Request) -> _Body:
@@ -603,7 +585,7 @@ def _render_responses(r: Responses, req: _Request) -> _Body:
     return _json(body)
 
 
-def _render_responses_stream(r: ResponsesStream, req: _Request) -> _Sse:
+def _render_responses_stream(r: ResponsesStream, req: _Request) -> _Stream:
     resp_id, msg_id, created = r.id or _new_id("resp_fake"), _new_id("msg_fake"), int(time.time())
     text = "".join(r.chunks)
     seq = itertools.count()
@@ -639,7 +621,7 @@ def _render_responses_stream(r: ResponsesStream, req: _Request) -> _Sse:
         event("response.output_item.done", {"item": done_item, "output_index": 0}),
         event(f"response.{r.status}", {"response": response(r.status, [done_item], r.usage)}),
     ]
-    return _Sse(events, r.die_after)
+    return _Stream(events, r.die_after)
 
 
 def _anthropic_content(r: Message, req: _Request) -> list[JSONDict]:
@@ -679,7 +661,7 @@ def _render_message(r: Message, req: _Request) -> _Body:
     return _json(body)
 
 
-def _render_message_stream(r: MessageStream) -> _Sse:
+def _render_message_stream(r: MessageStream) -> _Stream:
     message: JSONDict = {
         "model": r.model,
         "id": r.id or _new_id("msg_01Fake"),
@@ -732,7 +714,7 @@ def _render_message_stream(r: MessageStream) -> _Sse:
         delta["usage"] = usage
     events.append(_named_event("message_delta", delta))
     events.append(_named_event("message_stop", {"type": "message_stop"}))
-    return _Sse(events, r.die_after)
+    return _Stream(events, r.die_after)
 
 
 _OPENAI_ERRORS: dict[int, tuple[str, str | None, str]] = {
@@ -761,6 +743,10 @@ def _render_error(r: Error, req: _Request) -> _Body:
     headers.update(r.headers or {})
     if r.body is not None:
         return _json(r.body, r.status, headers)
+    if req.route and req.route.startswith("gemini."):
+        return _gemini.error(r.status, headers)
+    if req.route and req.route.startswith("bedrock."):
+        return _bedrock.error(r.status, headers)
     if req.route == "messages":
         kind = _ANTHROPIC_ERRORS.get(r.status, "api_error" if r.status >= 500 else "invalid_request_error")
         message = "Overloaded" if r.status == 529 else f"{kind} (fake provider)."
@@ -779,7 +765,7 @@ def _render_error(r: Error, req: _Request) -> _Body:
     )
 
 
-def _render(reply: Reply, req: _Request) -> _Body | _Sse:
+def _render(reply: Reply, req: _Request) -> _Body | _Stream:
     if isinstance(reply, Chat):
         return _render_chat(reply, req)
     if isinstance(reply, ChatStream):
@@ -796,11 +782,66 @@ def _render(reply: Reply, req: _Request) -> _Body | _Sse:
         return _render_message(reply, req)
     if isinstance(reply, MessageStream):
         return _render_message_stream(reply)
+    if isinstance(reply, _gemini.GEMINI_REPLIES):
+        return _gemini.render(reply, req)
+    if isinstance(reply, _bedrock.BEDROCK_REPLIES):
+        return _bedrock.render(reply, req)
     if isinstance(reply, Error):
         return _render_error(reply, req)
     if isinstance(reply, Raw):
         return _Body(reply.status, reply.content_type, reply.body.encode(), reply.headers or {})
     return _render(_default_reply(req), req)  # Hang: the wait already happened
+
+
+#: What strict servers answer to a request field they do not know (``stream_options`` here).
+_STRICT: dict[str, tuple[int, Callable[[str], JSONDict]]] = {
+    # Mistral's API validates with pydantic and forbids extra fields (HTTP 422, FastAPI's shape):
+    # https://docs.mistral.ai/api/ (chat completion request has no stream_options).
+    "mistral": (
+        422,
+        lambda name: {
+            "object": "error",
+            "message": {
+                "detail": [
+                    {
+                        "type": "extra_forbidden",
+                        "loc": ["body", name],
+                        "msg": "Extra inputs are not permitted",
+                        "input": {"include_usage": True},
+                    }
+                ]
+            },
+            "type": "invalid_request_message_error",
+            "param": None,
+            "code": None,
+        },
+    ),
+    # Azure OpenAI before api-version 2024-09-01-preview:
+    # https://learn.microsoft.com/en-us/azure/ai-services/openai/reference (stream_options added then).
+    "azure": (
+        400,
+        lambda name: {
+            "error": {
+                "code": None,
+                "message": f"Unrecognized request argument supplied: {name}",
+                "param": None,
+                "type": "invalid_request_error",
+            }
+        },
+    ),
+}
+#: Request fields a strict server does not know.
+_UNKNOWN_FIELDS = ("stream_options",)
+
+
+def _strict_rejection(mode: str | None, req: _Request) -> _Body | None:
+    if mode is None:
+        return None
+    for name in _UNKNOWN_FIELDS:
+        if name in req.body:
+            status, body = _STRICT[mode]
+            return _json(body(name), status)
+    return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -868,7 +909,11 @@ class _Handler(BaseHTTPRequestHandler):
                 body=parsed,
             )
         )
-        req = _Request(_route(self.path), parsed if isinstance(parsed, dict) else {})
+        req = _Request(_route(self.path), self.path, parsed if isinstance(parsed, dict) else {})
+        rejected = _strict_rejection(provider.strict, req)
+        if rejected is not None:
+            self._send_body(rejected, anthropic=False)
+            return
         scripted = provider._pop()
         provider.before_reply(scripted)
         reply = scripted or _default_reply(req)
@@ -877,8 +922,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             rendered = _render(reply, req)
-            if isinstance(rendered, _Sse):
-                self._send_sse(rendered, provider.chunk_delay, anthropic=req.route == "messages")
+            if isinstance(rendered, _Stream):
+                self._send_stream(rendered, provider.chunk_delay, anthropic=req.route == "messages")
             else:
                 self._send_body(rendered, anthropic=req.route == "messages")
         except OSError:  # the client gave up (timeout, closed stream): nothing left to answer
@@ -897,20 +942,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(r.body)
 
-    def _send_sse(self, r: _Sse, delay: float, anthropic: bool) -> None:
+    def _send_stream(self, r: _Stream, delay: float, anthropic: bool) -> None:
         """Chunked like the real APIs, which is what lets an abrupt close look broken to the client."""
         self.close_connection = True
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("content-type", r.content_type)
         self.send_header("transfer-encoding", "chunked")
         self.send_header("connection", "close")
         self._request_id_header(anthropic)
+        for name, value in r.headers.items():
+            self.send_header(name, value)
         self.end_headers()
         for n, data in enumerate(r.events):
             if r.die_after is not None and n >= r.die_after:
                 break
             if n and delay > 0:
                 time.sleep(delay)
+            if n in r.delays and self._srv.provider._stopping.wait(r.delays[n]):
+                return
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         if r.die_after is not None:
             with contextlib.suppress(OSError):  # no terminating chunk: the client sees an incomplete body
@@ -920,12 +969,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeProvider:
-    """Serves scripted (or default) OpenAI/Anthropic responses on loopback, in a daemon thread."""
+    """Serves scripted (or default) OpenAI, Anthropic, Gemini and Bedrock responses on loopback, in a
+    daemon thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, chunk_delay: float = 0.0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, chunk_delay: float = 0.0, strict: str | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.chunk_delay = chunk_delay
+        #: ``"mistral"`` or ``"azure"``: reject unknown request fields (``stream_options``) as that
+        #: server does; None accepts anything, as OpenAI does.
+        self.strict = strict
         self._lock = threading.Lock()
         self._queue: deque[Reply] = deque()
         self._log: list[RecordedRequest] = []
@@ -993,6 +1048,46 @@ class FakeProvider:
         """For ``anthropic.Anthropic(base_url=...)``: the SDK appends ``/v1/messages`` itself."""
         return self.url
 
+    def transport(self, http: ModuleType, asynchronous: bool = False) -> Any:
+        """An ``httpx``-style transport (of module ``http``: ``httpx``, or ``httpx2`` for openai 3.x)
+        that sends every request to this server, whatever host its URL names.
+
+        So a client can keep a production ``base_url`` (``https://api.mistral.ai/v1``) and everything
+        that looks at it (provider detection, ``server.address``) sees the real name::
+
+            client = openai.OpenAI(base_url="https://api.mistral.ai/v1", api_key="x",
+                                   http_client=openai.DefaultHttpxClient(transport=fp.transport(httpx)))
+        """
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+
+        def loopback(request: Any) -> Any:
+            request.url = request.url.copy_with(scheme="http", host=host, port=int(port))
+            return request
+
+        if asynchronous:
+
+            class _AsyncLoopback(http.AsyncHTTPTransport):  # type: ignore[name-defined,misc]
+                async def handle_async_request(self, request: Any) -> Any:
+                    return await super().handle_async_request(loopback(request))
+
+            return _AsyncLoopback()
+
+        class _Loopback(http.HTTPTransport):  # type: ignore[name-defined,misc]
+            def handle_request(self, request: Any) -> Any:
+                return super().handle_request(loopback(request))
+
+        return _Loopback()
+
+    @property
+    def gemini_base_url(self) -> str:
+        """For ``genai.Client(http_options={"base_url": ...})``, Developer API and Vertex AI alike."""
+        return self.url
+
+    @property
+    def bedrock_endpoint_url(self) -> str:
+        """For ``boto3.client("bedrock-runtime", endpoint_url=...)`` with dummy credentials."""
+        return self.url
+
     def script(self, *replies: Reply) -> None:
         """Queue replies; each request (SDK retries included) takes the next one."""
         with self._lock:
@@ -1003,6 +1098,7 @@ class FakeProvider:
         with self._lock:
             self._queue.clear()
             self._log.clear()
+        self.strict = None
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -1,0 +1,181 @@
+"""The contract's closed sets and names, in one place (see the README's Metrics and Spans sections).
+
+Everything a dashboard, an alert rule or a trace query matches on is spelled here once: outcomes,
+error types, finish reasons, token families, cost components, internal-error stages, and every span
+attribute name. Renaming any value breaks someone's Grafana: extend, never rename.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- Prometheus label values ------------------------------------------------------------------------
+
+OUTCOMES: Final = ("success", "error", "cancelled")
+STREAM_VALUES: Final = ("false", "true")
+
+ERROR_TYPES: Final = (
+    "rate_limit",
+    "quota",
+    "overloaded",
+    "server",
+    "timeout",
+    "connection",
+    "auth",
+    "permission",
+    "not_found",
+    "context_length",
+    "request_too_large",
+    "content_filter",
+    "bad_request",
+    "conflict",
+    "validation",
+    "length",
+    "stream_interrupted",
+    "other",
+)
+
+FINISH_REASONS: Final = ("stop", "length", "tool_calls", "content_filter", "refusal", "other")
+#: Providers' raw finish reasons -> the closed set (anything else is ``other``).
+FINISH_REASON_MAP: Final = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "completed": "stop",
+    "eos": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "max_output_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "tool_use": "tool_calls",
+    "content_filter": "content_filter",
+    "refusal": "refusal",
+}
+
+#: ``llm_telemetry_usage_missing_total{reason}``.
+MISSING_REASONS: Final = ("not_requested", "interrupted", "not_reported")
+
+#: Token families: ``Usage`` field -> Prometheus family (pre-created at zero with a response model).
+TOKEN_FAMILIES: Final = {
+    "input": "llm_telemetry_input_tokens_total",
+    "output": "llm_telemetry_output_tokens_total",
+    "cache_read": "llm_telemetry_cache_read_tokens_total",
+    "cache_write": "llm_telemetry_cache_write_tokens_total",
+    "reasoning": "llm_telemetry_reasoning_tokens_total",
+}
+
+#: ``llm_telemetry_cost_usd_total{component}``: never overlapping, so ``sum()`` is the total.
+COST_COMPONENTS: Final = ("input", "cache_read", "cache_write", "output", "request")
+
+#: Where the instrumentation itself can fail (``llm_telemetry_internal_errors_total{stage}``).
+INTERNAL_STAGES: Final = (
+    "begin",  # reading the request, resolving the provider, starting the record
+    "result",  # reading a non-streamed result
+    "stream_chunk",  # reading one stream chunk
+    "stream_end",  # ending a stream's record
+    "retry",  # counting an SDK or validation retry
+    "price",  # pricing a response
+    "metrics",  # writing the Prometheus families
+    "span",  # starting or ending a span
+    "otel_metrics",  # recording the OTel metrics
+    "content",  # opt-in content capture
+    "hook",  # installing a hook when an SDK is imported
+    "structured",  # instructor's attempts and verdicts
+)
+
+#: Supported SDKs: import name -> integration module (installed in this order).
+SDKS: Final = {
+    "openai": "llm_telemetry.integrations.openai",
+    "anthropic": "llm_telemetry.integrations.anthropic",
+    "litellm": "llm_telemetry.integrations.litellm",
+    "instructor": "llm_telemetry.integrations.instructor",
+}
+
+# -- span attribute names ---------------------------------------------------------------------------
+
+
+class GenAI:
+    """OpenTelemetry GenAI semantic-convention attribute names (and the few general ones we use)."""
+
+    OPERATION_NAME: Final = "gen_ai.operation.name"
+    PROVIDER_NAME: Final = "gen_ai.provider.name"
+    #: Before ``gen_ai.provider.name``; emitted unless ``OTEL_SEMCONV_STABILITY_OPT_IN`` opts out.
+    SYSTEM: Final = "gen_ai.system"
+    REQUEST_MODEL: Final = "gen_ai.request.model"
+    REQUEST_STREAM: Final = "gen_ai.request.stream"
+    REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+    REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+    REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+    REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+    REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+    REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+    REQUEST_SEED: Final = "gen_ai.request.seed"
+    REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+    RESPONSE_MODEL: Final = "gen_ai.response.model"
+    RESPONSE_ID: Final = "gen_ai.response.id"
+    RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+    RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+    USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+    USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+    USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+    USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+    #: The old name of the cache-write attribute, kept while backends migrate.
+    USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+    USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+    TOKEN_TYPE: Final = "gen_ai.token.type"
+    INPUT_MESSAGES: Final = "gen_ai.input.messages"
+    OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+    SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+    SERVER_ADDRESS: Final = "server.address"
+    SERVER_PORT: Final = "server.port"
+    ERROR_TYPE: Final = "error.type"
+
+
+class Ours:
+    """Span attribute names of our own (``llm_telemetry.*``) where the conventions have none."""
+
+    COST_USD: Final = "llm_telemetry.cost.usd"
+    #: The old cost attribute, kept alongside for one minor version (contract v1.1).
+    OLD_COST_USD: Final = "llm.cost.usd"
+    RETRIES: Final = "llm_telemetry.retries"
+    OUTCOME: Final = "llm_telemetry.outcome"
+    ATTEMPTS: Final = "llm_telemetry.attempts"
+    #: An instructor parent span's total over its attempts (not ``COST_USD``: backends sum that).
+    TOTAL_COST_USD: Final = "llm_telemetry.total_cost.usd"
+    CACHE_WRITE_5M: Final = "llm_telemetry.usage.cache_write_5m.input_tokens"
+    CACHE_WRITE_1H: Final = "llm_telemetry.usage.cache_write_1h.input_tokens"
+    #: Prefix of attribution attributes: ``attributes(feature="x")`` -> ``llm_telemetry.attr.feature``.
+    ATTRIBUTION_PREFIX: Final = "llm_telemetry.attr."
+
+
+#: ``Usage`` field -> the span attribute a trace backend sums (only ever on the one CLIENT span).
+USAGE_ATTRIBUTES: Final = {
+    "input": GenAI.USAGE_INPUT_TOKENS,
+    "output": GenAI.USAGE_OUTPUT_TOKENS,
+    "cache_read": GenAI.USAGE_CACHE_READ_INPUT_TOKENS,
+    "cache_write": GenAI.USAGE_CACHE_WRITE_INPUT_TOKENS,
+    "reasoning": GenAI.USAGE_REASONING_OUTPUT_TOKENS,
+}
+
+
+def valid_text(value: object) -> str:
+    """``value`` as a string every exporter can encode: lone surrogates (a truncated emoji, a provider's
+    broken ``model``) replaced, since one of them fails a whole scrape or span batch."""
+    text = value if isinstance(value, str) else str(value)
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
+def finish_reason_label(reason: object) -> str:
+    """The contract's finish-reason value for a provider's raw one."""
+    return FINISH_REASON_MAP.get(reason, "other") if isinstance(reason, str) else "other"
+
+
+def is_cancellation(exc: BaseException) -> bool:
+    """The one rule for "cancelled": the caller stopped the work, it did not fail.
+
+    ``asyncio.CancelledError``, ``KeyboardInterrupt``, ``SystemExit`` and ``GeneratorExit`` derive
+    from ``BaseException`` only, precisely because they are not errors of the code they interrupt.
+    """
+    return not isinstance(exc, Exception)

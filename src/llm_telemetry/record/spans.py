@@ -1,0 +1,121 @@
+"""The span writer: owns every span attribute name a call's CLIENT span carries.
+
+Sampling-aware: a span starts with only what samplers may look at (operation, provider, request model,
+server); everything else is built only when the span is recording, so an unsampled call pays for the
+span's start and end and nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from ..contract import USAGE_ATTRIBUTES, GenAI, Ours
+from ..contract import valid_text as text
+
+if TYPE_CHECKING:
+    from .call import Call, Ending, Request
+
+__all__ = ["SpanWriter", "request_attributes"]
+
+
+def request_attributes(params: Mapping[str, Any], table: Mapping[str, str]) -> dict[str, Any]:
+    """The request parameters the conventions name (``table``: keyword -> attribute), plain numbers only."""
+    attrs: dict[str, Any] = {}
+    if table.keys().isdisjoint(params):  # the usual call sets none: one C-level check
+        return attrs
+    for key, name in table.items():
+        value = params.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            attrs[name] = value
+    return attrs
+
+
+class SpanWriter:
+    """Starts a call's CLIENT span at begin; sets the response attributes and ends it at the end."""
+
+    stage = "span"
+
+    def __init__(self, tracer: trace.Tracer, legacy_system: bool) -> None:
+        self.tracer = tracer
+        #: Before the GenAI conventions settled, ``gen_ai.system`` named the provider.
+        self.legacy_system = legacy_system
+
+    def begin(self, call: Call, request: Request) -> None:
+        attrs: dict[str, Any] = {
+            GenAI.OPERATION_NAME: call.operation,
+            GenAI.PROVIDER_NAME: call.provider,
+            GenAI.REQUEST_MODEL: call.request_model,
+        }
+        if request.address:
+            attrs[GenAI.SERVER_ADDRESS] = request.address
+            if request.port:
+                attrs[GenAI.SERVER_PORT] = request.port
+        span = self.tracer.start_span(
+            f"{call.operation} {call.request_model}", kind=SpanKind.CLIENT, attributes=attrs
+        )
+        call.span = span
+        if not span.is_recording():
+            return
+        more: dict[str, Any] = {GenAI.REQUEST_STREAM: call.stream}
+        if self.legacy_system:
+            more[GenAI.SYSTEM] = call.provider
+        if request.params is not None:
+            more.update(request_attributes(request.params, request.table))
+        for name, value in call.attrs.items():
+            more[Ours.ATTRIBUTION_PREFIX + name] = value
+        span.set_attributes(more)
+
+    def retry(self, call: Call, error_type: str) -> None:
+        span = call.span
+        if span is not None and span.is_recording():
+            span.add_event("retry", {GenAI.ERROR_TYPE: error_type, "retry.attempt": call.retries})
+
+    def discard(self, call: Call) -> None:
+        """Nothing: a span that is never ended is never exported."""
+
+    def end(self, call: Call, e: Ending) -> None:
+        span = call.span
+        if span is None:
+            return
+        if span.is_recording():
+            span.set_attributes(self._attributes(call, e))
+            if e.error_type is not None:
+                span.set_status(Status(StatusCode.ERROR, e.error_type))
+        span.end()
+
+    @staticmethod
+    def _attributes(call: Call, e: Ending) -> dict[str, Any]:
+        attrs: dict[str, Any] = {}
+        if e.response_model:
+            attrs[GenAI.RESPONSE_MODEL] = text(e.response_model)
+        if e.response_id:
+            attrs[GenAI.RESPONSE_ID] = text(e.response_id)
+        if e.finish_reasons:
+            attrs[GenAI.RESPONSE_FINISH_REASONS] = tuple(text(r) for r in e.finish_reasons)
+        usage = e.usage
+        if usage is not None:
+            for field, name in USAGE_ATTRIBUTES.items():
+                value = getattr(usage, field)
+                if value is not None:
+                    attrs[name] = value
+            if usage.cache_write is not None:
+                attrs[GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write
+            if usage.cache_write_5m is not None:
+                attrs[Ours.CACHE_WRITE_5M] = usage.cache_write_5m
+            if usage.cache_write_1h is not None:
+                attrs[Ours.CACHE_WRITE_1H] = usage.cache_write_1h
+        if call.first_output is not None:
+            attrs[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = call.first_output - call.start
+        if e.cost is not None:
+            attrs[Ours.COST_USD] = attrs[Ours.OLD_COST_USD] = e.cost.total
+        if call.retries:
+            attrs[Ours.RETRIES] = call.retries
+        if e.outcome == "cancelled":
+            attrs[Ours.OUTCOME] = "cancelled"
+        if e.error_type is not None:
+            attrs[GenAI.ERROR_TYPE] = e.error_type
+        return attrs

@@ -1,0 +1,109 @@
+"""What ``instrument()`` resolved (the writers, the pricer), and the instrumentation's own failures.
+
+The writers for disabled exporters are left out once, at ``instrument()``, the way prometheus_client
+picks its value class once: recording a call loops over the enabled writers and never branches on
+configuration. A failure inside the instrumentation is counted in
+``llm_telemetry_internal_errors_total{stage}``, logged once per stage, and never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
+    from ..config import Settings
+    from ..pricing import Pricer
+    from .call import Call, Ending, Request
+    from .metrics import PrometheusWriter
+
+__all__ = ["Telemetry", "Writer", "active", "install", "internal_error", "log_once"]
+
+log = logging.getLogger("llm_telemetry")
+
+
+class Writer(Protocol):
+    """One exporter's view of a call: what to do at its begin, at each retry, and at its end."""
+
+    #: The ``internal_errors_total{stage}`` a failure of this writer is counted under.
+    stage: str
+
+    def begin(self, call: Call, request: Request) -> None: ...
+
+    def retry(self, call: Call, error_type: str) -> None: ...
+
+    def end(self, call: Call, e: Ending) -> None: ...
+
+    def discard(self, call: Call) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """Everything ``instrument()`` resolved; read on every call, replaced atomically on re-configure."""
+
+    settings: Settings
+    #: The enabled writers, in the order they see a call.
+    writers: tuple[Writer, ...]
+    #: The Prometheus writer, when metrics are on (internal errors are counted there).
+    metrics: PrometheusWriter | None
+    pricer: Pricer
+    #: The tracer of the span writer, when spans are on (for layers' own INTERNAL spans).
+    tracer: Tracer | None
+
+
+_telemetry: Telemetry | None = None
+#: Kinds already logged. Bounded: past the limit, further kinds are not logged (nor kept).
+_logged: set[str] = set()
+_LOGGED_LIMIT = 256
+_log_lock = threading.Lock()
+#: Stages already logged (a closed set, so kept apart from the kinds above, which may be many).
+_stages_logged: set[str] = set()
+
+
+def install(telemetry: Telemetry | None) -> None:
+    """Make ``telemetry`` the active configuration (None: record nothing)."""
+    global _telemetry
+    _telemetry = telemetry
+
+
+def active() -> Telemetry | None:
+    """The active configuration, or None when not instrumented."""
+    return _telemetry
+
+
+def log_once(kind: str, message: str, *args: object, exc: BaseException | None = None) -> None:
+    """Log a warning the first time ``kind`` happens in this process (memory stays bounded)."""
+    if kind in _logged:
+        return
+    with _log_lock:
+        if kind in _logged or len(_logged) > _LOGGED_LIMIT:
+            return
+        _logged.add(kind)
+        if len(_logged) > _LOGGED_LIMIT:
+            message, args = (
+                "llm_telemetry: more than %d distinct warnings; no more are logged",
+                (_LOGGED_LIMIT,),
+            )
+    log.warning(message, *args, exc_info=exc)
+
+
+def internal_error(stage: str, exc: BaseException) -> None:
+    """Count and (once per stage) log a failure of the instrumentation itself. Never raises."""
+    try:
+        tel = _telemetry
+        if tel is not None and tel.metrics is not None:
+            tel.metrics.internal_error(stage)
+        if stage not in _stages_logged:
+            _stages_logged.add(stage)
+            log.warning(
+                "llm_telemetry: internal error at stage %r (%s); the LLM call was not affected",
+                stage,
+                type(exc).__name__,
+                exc_info=exc,
+            )
+    except Exception:
+        pass
