@@ -26,6 +26,13 @@ RANGE = "$__range"
 FILTER = 'job=~"$job", instance=~"$instance", provider=~"$provider", request_model=~"$model"'
 #: Process-level families (no base labels) can only be narrowed to the scrape target.
 PROCESS_FILTER = 'job=~"$job", instance=~"$instance"'
+#: Recorded series (alerts/llm-telemetry.recording.yml) sum every instance of a job: no instance filter.
+RECORDED_FILTER = 'job=~"$job", provider=~"$provider", request_model=~"$model"'
+#: Appended to the description of every panel that reads a recorded series.
+RECORDED_NOTE = (
+    " Read from the recording rules (alerts/llm-telemetry.recording.yml): 5-minute rates summed over every "
+    "instance of the job, so the instance filter does not apply."
+)
 EPS = "1e-9"
 
 REQUESTS = "llm_telemetry_requests_total"
@@ -92,9 +99,18 @@ def ratio(numerator: str, denominator: str) -> str:
     return f"{numerator} / clamp_min({denominator}, {EPS})"
 
 
+def recorded_buckets(histogram: str) -> str:
+    """The recording rule's per-model bucket rates of ``histogram``, filtered by the dashboard variables.
+
+    Quantiles over many replicas x label sets x buckets are what gets slow at fleet scale; the
+    recording rule sums them once per evaluation.
+    """
+    return f"job_provider_request_model_le:{histogram}_bucket:rate5m{{{RECORDED_FILTER}}}"
+
+
 def quantile(q: float, histogram: str, by: Sequence[str] = ()) -> str:
-    """``histogram_quantile`` over summed bucket rates, keeping ``le`` plus ``by``."""
-    return f"histogram_quantile({q}, {agg(rate(histogram + '_bucket'), ('le', *by))})"
+    """``histogram_quantile`` over the recorded bucket rates, keeping ``le`` plus ``by``."""
+    return f"histogram_quantile({q}, {agg(recorded_buckets(histogram), ('le', *by))})"
 
 
 def per_hour(expr: str) -> str:
@@ -171,6 +187,8 @@ def _panel(
     options: dict[str, Any],
 ) -> dict[str, Any]:
     refs = "ABCDEFGHIJ"
+    if any(RECORDED_FILTER in t["expr"] for t in targets):
+        description += RECORDED_NOTE
     return {
         "datasource": DS,
         "description": description,
@@ -756,13 +774,14 @@ def latency() -> dict[str, Any]:
             "Finished requests per second in each duration bucket (the client histogram's own buckets, "
             "not re-bucketed by Grafana); the y axis is the bucket's upper bound.",
             "s",
-            [target(agg(rate(DURATION + "_bucket"), ("le",)), "{{le}}", fmt="heatmap")],
+            [target(agg(recorded_buckets(DURATION), ("le",)), "{{le}}", fmt="heatmap")],
         ),
     ]
     return dashboard(
         "llm-telemetry-latency",
         "LLM / Latency",
-        "Percentiles of request duration, time to first token and time per output token; duration heatmap.",
+        "Percentiles of request duration, time to first token and time per output token; duration heatmap. "
+        "Needs the recording rules of alerts/llm-telemetry.recording.yml.",
         [(12, 8, duration), (8, 8, streaming), (24, 10, heat)],
     )
 
@@ -916,22 +935,34 @@ def stale(directory: Path = HERE) -> list[str]:
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Write the dashboards, or with ``--check`` exit 1 when the committed ones are stale."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the committed JSON is out of date")
-    parser.add_argument("--out", type=Path, default=HERE, help="directory of the dashboard JSON files")
+def cli(
+    argv: Sequence[str] | None,
+    doc: str | None,
+    default_out: Path,
+    files: Callable[[], dict[str, str]],
+    stale_in: Callable[[Path], list[str]],
+    script: str,
+) -> int:
+    """Write generated files, or with ``--check`` exit 1 naming the stale ones (shared by the generators)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0] if doc else None)
+    parser.add_argument("--check", action="store_true", help="exit 1 if the committed files are out of date")
+    parser.add_argument("--out", type=Path, default=default_out, help="directory of the generated files")
     args = parser.parse_args(argv)
     if args.check:
-        bad = stale(args.out)
+        bad = stale_in(args.out)
         for name in bad:
-            print(f"{args.out / name}: out of date; run python dashboards/generate.py", file=sys.stderr)
+            print(f"{args.out / name}: out of date; run python {script}", file=sys.stderr)
         return 1 if bad else 0
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in generate().items():
+    for name, text in files().items():
         (args.out / name).write_text(text, encoding="utf-8")
         print(f"wrote {args.out / name}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the dashboards, or with ``--check`` exit 1 when the committed ones are stale."""
+    return cli(argv, __doc__, HERE, generate, stale, "dashboards/generate.py")
 
 
 if __name__ == "__main__":

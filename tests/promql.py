@@ -18,7 +18,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD_DIR = ROOT / "dashboards"
 GENERATOR = DASHBOARD_DIR / "generate.py"
-RULES_FILE = ROOT / "alerts" / "llm-telemetry.rules.yml"
+RULES_DIR = ROOT / "alerts"
+#: The alerting rules; the recording rules they and the dashboards read live next to them.
+RULES_FILE = RULES_DIR / "llm-telemetry.rules.yml"
+RECORDING_FILE = RULES_DIR / "llm-telemetry.recording.yml"
+RULE_FILES = (RECORDING_FILE, RULES_FILE)
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 #: Grafana's built-in and dashboard variables, as a plain Prometheus query needs them.
@@ -47,17 +51,21 @@ def substitute(expr: str, values: dict[str, str] | None = None) -> str:
     return _VARIABLE.sub(repl, expr)
 
 
-def load_generator() -> ModuleType:
-    """``dashboards/generate.py`` as a module (``dashboards`` is a directory of assets, not a package)."""
-    name = "llm_telemetry_dashboards_generate"
+def load_script(path: Path, name: str) -> ModuleType:
+    """A generator script as a module (its directory holds assets, not a package), loaded once."""
     module = sys.modules.get(name)
     if module is None:
-        spec = importlib.util.spec_from_file_location(name, GENERATOR)
+        spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # loaded once, shared by every caller
         spec.loader.exec_module(module)
     return module
+
+
+def load_generator() -> ModuleType:
+    """``dashboards/generate.py``."""
+    return load_script(GENERATOR, "llm_telemetry_dashboards_generate")
 
 
 def dashboard_files() -> list[Path]:
@@ -130,8 +138,21 @@ def alert_rules(path: Path = RULES_FILE) -> list[tuple[str, str]]:
     return out
 
 
+def rules() -> list[tuple[str, str]]:
+    """``(file: rule name, expr)`` of every recording and alerting rule we ship."""
+    return [(f"{path.name}: {name}", expr) for path in RULE_FILES for name, expr in alert_rules(path)]
+
+
+def recorded_series() -> dict[str, frozenset[str]]:
+    """Recorded series name -> the labels it keeps (its ``sum by (...)``), from the recording rules."""
+    out = {}
+    for name, expr in alert_rules(RECORDING_FILE):
+        by = re.match(r"sum by \(([^)]*)\)", expr)
+        assert by, f"{name}: a recording rule is one sum by (...) so its level is explicit"
+        out[name.removeprefix("record ")] = frozenset(label.strip() for label in by.group(1).split(","))
+    return out
+
+
 def all_queries() -> list[tuple[str, str]]:
-    """``(where, PromQL)`` of every dashboard target and alert rule, variables substituted."""
-    queries = [(where, substitute(expr)) for where, expr in dashboard_targets()]
-    queries += [(f"{RULES_FILE.name}: {name}", expr) for name, expr in alert_rules()]
-    return queries
+    """``(where, PromQL)`` of every dashboard target and rule, variables substituted."""
+    return [(where, substitute(expr)) for where, expr in dashboard_targets()] + rules()

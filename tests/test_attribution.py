@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -115,3 +116,62 @@ def test_threads_keep_their_own_attribution(telemetry: Telemetry, fake: FakeProv
     assert telemetry.value("llm_telemetry_requests_total", tenant="main-thread") == 1
     assert telemetry.value("llm_telemetry_requests_total") == 17
     llm_telemetry.flush()
+
+
+def test_one_object_reused_across_threads_and_tasks_never_raises() -> None:
+    """What each entry restores lives in that thread's or task's context, not on the object."""
+    shared = attributes(feature="batch")
+    errors: list[BaseException] = []
+    gate = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        try:
+            gate.wait()
+            with shared, attributes(worker=n), shared:
+                assert current_attributes()["feature"] == "batch"
+            assert dict(current_attributes()) == {}
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+    async def task() -> None:
+        with shared:
+            await asyncio.sleep(0)
+            assert current_attributes()["feature"] == "batch"
+
+    async def main() -> None:
+        await asyncio.gather(*(task() for _ in range(8)))
+
+    asyncio.run(main())
+
+
+def test_decorated_generators_run_their_body_in_scope_only() -> None:
+    @attributes(feature="gen")
+    def numbers() -> Iterator[dict[str, str]]:
+        yield dict(current_attributes())
+        yield dict(current_attributes())
+
+    seen = []
+    for labels in numbers():
+        seen.append(labels)
+        assert dict(current_attributes()) == {}  # the consumer's code between items is not in scope
+    assert seen == [{"feature": "gen"}, {"feature": "gen"}]
+
+
+async def test_decorated_async_generators_and_aclose_from_another_task() -> None:
+    @attributes(feature="agen")
+    async def numbers() -> Any:
+        yield dict(current_attributes())
+        yield dict(current_attributes())
+
+    gen = numbers()
+    assert await gen.__anext__() == {"feature": "agen"}
+    assert dict(current_attributes()) == {}
+    await asyncio.get_running_loop().create_task(gen.aclose())  # closed by another task: no error
+    assert [x async for x in numbers()] == [{"feature": "agen"}] * 2

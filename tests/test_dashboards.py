@@ -1,7 +1,8 @@
-"""Dashboards and alert rules only use the contract's families, correctly: counters through rate/increase,
-Grafana's windows, the dashboard filters, guarded ratios. The committed JSON must be what the generator
-writes, and, when ``promtool`` is installed, every query must parse and the alerts must fire on synthetic
-data (and stay silent when idle).
+"""Dashboards and rules only use the contract's families, correctly: counters through rate/increase,
+Grafana's windows, the dashboard filters, guarded ratios, recorded series named for what they keep. The
+committed JSON must be what the generator writes, every alert has a runbook section in the README, and,
+when ``promtool`` is installed, every query must parse and every alert must fire on synthetic data (and
+stay silent when it should).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ GAUGES = frozenset({"llm_telemetry_in_flight_requests", "llm_telemetry_build_inf
 HISTOGRAM_SERIES = frozenset(f"{h}{s}" for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count"))
 #: Series that only make sense through rate()/increase().
 MONOTONIC = COUNTERS | HISTOGRAM_SERIES
-KNOWN = MONOTONIC | GAUGES
+#: Recorded series (already rates) -> the labels each keeps.
+RECORDED = promql.recorded_series()
+KNOWN = MONOTONIC | GAUGES | RECORDED.keys()
 #: Families without the base labels: only job/instance can filter them.
 PROCESS_LEVEL = frozenset(
     {"llm_telemetry_internal_errors_total", "llm_telemetry_series_folded_total", "llm_telemetry_build_info"}
@@ -71,7 +74,9 @@ KEYWORDS = frozenset(
 gen = promql.load_generator()
 DASHBOARD_FILES = promql.dashboard_files()
 TARGETS = promql.dashboard_targets()
-RULES = promql.alert_rules()
+RULES = promql.rules()
+RUNBOOK_BASE = "https://github.com/llm-telemetry/llm-telemetry/blob/main/README.md#"
+README = promql.ROOT / "README.md"
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not on PATH")
 
 
@@ -113,10 +118,10 @@ def enclosing_function(expr: str, pos: int) -> str | None:
 
 
 def selectors(expr: str) -> list[tuple[str, dict[str, str], int, int]]:
-    """``(metric, {label: value}, start, end)`` of every ``llm_telemetry_*`` selector."""
+    """``(metric, {label: value}, start, end)`` of every ``llm_telemetry_*`` selector, recorded or not."""
     blank = blank_strings(expr)
     out = []
-    for m in re.finditer(r"\b(llm_telemetry_\w+)\b(\{[^}]*\})?", blank):
+    for m in re.finditer(r"(?<![\w:])((?:\w+:)?llm_telemetry_\w+(?::\w+)?)(?![\w:])(\{[^}]*\})?", blank):
         text = expr[m.start(2) : m.end(2)] if m.group(2) else ""
         matchers = dict(re.findall(r'(\w+)\s*=~?\s*"((?:[^"\\]|\\.)*)"', text))
         out.append((m.group(1), matchers, m.start(), m.end()))
@@ -136,9 +141,13 @@ def assert_well_formed(where: str, expr: str, *, dashboard: bool) -> None:
         else:
             assert fn not in ("rate", "increase"), f"{where}: gauge {name} inside {fn}()"
         if dashboard:
-            wanted = {
-                k: v for k, v in BASE_FILTER.items() if name not in PROCESS_LEVEL or k in ("job", "instance")
-            }
+            if name in RECORDED:  # instance and the rest are summed away
+                keeps = RECORDED[name]
+            elif name in PROCESS_LEVEL:
+                keeps = frozenset({"job", "instance"})
+            else:
+                keeps = frozenset(BASE_FILTER)
+            wanted = {k: v for k, v in BASE_FILTER.items() if k in keeps}
             missing = {k: v for k, v in wanted.items() if matchers.get(k) != v}
             assert not missing, f"{where}: {name} lacks filters {missing}"
     if dashboard:
@@ -146,11 +155,13 @@ def assert_well_formed(where: str, expr: str, *, dashboard: bool) -> None:
             assert window in GRAFANA_WINDOWS, f"{where}: range [{window}] is not a Grafana window"
         for m in re.finditer(r"histogram_quantile\(", blank):
             rest = blank[m.end() :]
-            assert re.match(r"[\d.]+, sum by \(le(, \w+)*\) \(rate\(\w+_bucket\{", rest), (
-                f"{where}: {rest[:80]}"
-            )
-        buckets = len(re.findall(r"_bucket\{", blank))
-        grouped = len(re.findall(r"sum by \(le(?:, \w+)*\) \(rate\(\w+_bucket\{", blank))
+            assert re.match(
+                r"[\d.]+, sum by \(le(, \w+)*\) \((rate\(\w+_bucket|\w+_le:\w+_bucket:rate5m)\{", rest
+            ), f"{where}: {rest[:80]}"
+        buckets = len(re.findall(r"_bucket(:rate5m)?\{", blank))
+        grouped = len(
+            re.findall(r"sum by \(le(?:, \w+)*\) \((rate\(\w+_bucket|\w+_le:\w+_bucket:rate5m)\{", blank)
+        )
         assert buckets == grouped, f"{where}: _bucket not summed by le over rate()"
 
 
@@ -259,6 +270,7 @@ def test_dashboard_query(where: str, expr: str) -> None:
 
 def test_every_family_is_charted() -> None:
     used = set().union(*(metric_names(e) for _, e in TARGETS))
+    used |= {n.split(":")[1] for n in used & RECORDED.keys()}  # a recorded series charts its family
     charted = {n.removesuffix(s) for n in used for s in ("_bucket", "_sum", "_count") if n.endswith(s)}
     assert used >= COUNTERS | GAUGES
     assert charted >= HISTOGRAMS
@@ -289,20 +301,59 @@ def test_checker_catches_mistakes() -> None:
 # --------------------------------------------------------------------------------------------- alert rules
 
 
-def test_rules_file_structure() -> None:
+def rule_docs() -> list[dict[str, Any]]:
+    """Every rule of every file we ship, as parsed YAML."""
     yaml = pytest.importorskip("yaml")
-    doc = yaml.safe_load(promql.RULES_FILE.read_text())
-    rules = [r for g in doc["groups"] for r in g["rules"]]
-    names = {r["alert"] for r in rules}
-    assert {"LLMSpendSpike", "LLMErrorRateHigh", "LLMCacheHitRatioCollapse", "LLMUsageMissingRising"} <= names
-    for rule in rules:
-        assert re.fullmatch(r"\d+[smh]", rule["for"]), rule["alert"]
-        assert rule["labels"]["severity"] in ("info", "warning", "critical"), rule["alert"]
-        assert rule["annotations"]["summary"] and rule["annotations"]["description"], rule["alert"]
+    return [
+        r
+        for path in promql.RULE_FILES
+        for g in yaml.safe_load(path.read_text())["groups"]
+        for r in g["rules"]
+    ]
+
+
+def test_alert_rules_structure() -> None:
+    alerts = [r for r in rule_docs() if "alert" in r]
+    names = {r["alert"] for r in alerts}
+    assert {
+        "LLMSpendSpike",
+        "LLMErrorRateHigh",
+        "LLMCacheHitRatioCollapse",
+        "LLMUsageMissingRising",
+        "LLMTelemetryInternalErrors",
+        "LLMUnpricedRequests",
+        "LLMTelemetrySeriesFolded",
+    } <= names
+    headings = set(re.findall(r"^### (\w+)$", README.read_text(), re.M))
+    for rule in alerts:
+        name = rule["alert"]
+        assert re.fullmatch(r"\d+[smh]", rule["for"]), name
+        assert rule["labels"]["severity"] in ("info", "warning", "critical"), name
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"], name
+        # GitHub's anchor of a "### Name" heading is the lower-cased name.
+        assert rule["annotations"]["runbook_url"] == RUNBOOK_BASE + name.lower(), name
+        assert name in headings, f"README has no runbook section '### {name}'"
+
+
+def test_recording_rules_follow_level_metric_operations() -> None:
+    records = [r for r in rule_docs() if "record" in r]
+    assert {r["record"] for r in records} == RECORDED.keys()
+    for rule in records:
+        level, metric, operation = rule["record"].split(":")
+        window = re.fullmatch(r"rate(\d+[mh])", operation)
+        assert window, rule["record"]
+        # The level names the labels kept, in order; the metric is the family (counters without _total).
+        by = re.match(r"sum by \(([^)]*)\) \(rate\((\w+)\[(\w+)\]\)\)$", rule["expr"].strip())
+        assert by, rule["record"]
+        assert level == "_".join(label.strip() for label in by.group(1).split(",")), rule["record"]
+        assert by.group(2) in (metric, f"{metric}_total") and by.group(2) in MONOTONIC, rule["record"]
+        assert by.group(3) == window.group(1), rule["record"]
+        assert "instance" not in RECORDED[rule["record"]], "recorded series aggregate replicas"
 
 
 def test_rules_reader_without_yaml() -> None:
-    assert promql._rules_without_yaml(promql.RULES_FILE.read_text()) == RULES
+    for path in promql.RULE_FILES:
+        assert promql._rules_without_yaml(path.read_text()) == promql.alert_rules(path)
 
 
 @pytest.mark.parametrize(("where", "expr"), RULES, ids=[w for w, _ in RULES])
@@ -312,8 +363,10 @@ def test_rule_query(where: str, expr: str) -> None:
 
 def test_prometheus_config_points_at_rules() -> None:
     text = promql.PROMETHEUS_CONFIG.read_text()
-    rule_file = re.search(r"rule_files:\s*\n\s*-\s*(\S+)", text)
-    assert rule_file and (promql.PROMETHEUS_CONFIG.parent / rule_file.group(1)).resolve() == promql.RULES_FILE
+    block = re.search(r"^rule_files:\n((?:[ #].*\n)+)", text, re.M)
+    assert block
+    listed = re.findall(r"^\s*-\s*(\S+)", block.group(1), re.M)
+    assert {(promql.PROMETHEUS_CONFIG.parent / f).resolve() for f in listed} == set(promql.RULE_FILES)
     assert "demo:9464" in text and "job_name: llm-app" in text
 
 
@@ -343,14 +396,14 @@ def promtool(*args: str) -> str:
 @pytest.mark.e2e
 @needs_promtool
 def test_promtool_check_rules() -> None:
-    promtool("check", "rules", str(promql.RULES_FILE))
+    promtool("check", "rules", *map(str, promql.RULE_FILES))
 
 
 @pytest.mark.e2e
 @needs_promtool
 def test_promtool_check_config() -> None:
     # rule_files resolve relative to the config file, whatever the working directory.
-    assert "1 rule files found" in promtool("check", "config", str(promql.PROMETHEUS_CONFIG))
+    assert "2 rule files found" in promtool("check", "config", str(promql.PROMETHEUS_CONFIG))
 
 
 @pytest.mark.e2e
@@ -432,9 +485,7 @@ def render(template: str, labels: dict[str, str], value: str) -> str:
 
 def fires(name: str, eval_time: str, labels: dict[str, str], value: str) -> dict[str, Any]:
     """An ``alert_rule_test`` expecting one firing alert; annotations rendered with ``value`` as $value."""
-    yaml = pytest.importorskip("yaml")
-    doc = yaml.safe_load(promql.RULES_FILE.read_text())
-    rule = next(r for g in doc["groups"] for r in g["rules"] if r.get("alert") == name)
+    rule = next(r for r in rule_docs() if r.get("alert") == name)
     annotations = {k: render(v, labels, value) for k, v in rule["annotations"].items()}
     exp = {"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": annotations}
     return {"eval_time": eval_time, "alertname": name, "exp_alerts": [exp]}
@@ -444,10 +495,30 @@ def silent(name: str, eval_time: str) -> dict[str, Any]:
     return {"eval_time": eval_time, "alertname": name, "exp_alerts": []}
 
 
+def durations(per_minute: int, bucket: float, minutes: int) -> list[dict[str, str]]:
+    """Request duration buckets of ``per_minute`` requests a minute, every one in ``bucket``."""
+    n = str(minutes)
+    les = [*(str(b) for b in (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12)), "+Inf"]
+    return [
+        series(
+            "llm_telemetry_request_duration_seconds_bucket",
+            BASE + f', stream="false", le="{le}"',
+            f"0+{per_minute}x{n}" if le == "+Inf" or float(le) >= bucket else f"0x{n}",
+        )
+        for le in les
+    ]
+
+
+def process(name: str, values: str, **extra: str) -> dict[str, str]:
+    """A process-level family (job and instance only, plus ``extra``)."""
+    labels = {"job": "llm-app", "instance": "demo:9464", **extra}
+    return series(name, ", ".join(f'{k}="{v}"' for k, v in labels.items()), values)
+
+
 @pytest.mark.e2e
 @needs_promtool
 def test_promtool_rule_unit_tests(tmp_path: Path) -> None:
-    """Dashboard math on synthetic data (0, not NaN, when idle), and each alert fires or stays silent."""
+    """Dashboard math on synthetic data (0, not NaN, when idle), and every alert fires and stays silent."""
     idle = {
         "interval": "1m",
         "input_series": [{**s, "values": "0x60"} for s in traffic("0x60", ("0x60", "0x60", "0x60"), 60)],
@@ -464,13 +535,21 @@ def test_promtool_rule_unit_tests(tmp_path: Path) -> None:
                 "LLMSpendSpike",
                 "LLMCacheHitRatioCollapse",
                 "LLMUsageMissingRising",
+                "LLMUnpricedRequests",
             )
         ],
     }
-    # 15 errors/min next to 45 successes; $3 input + $1 cache read + $2 output per minute.
+    # 15 errors/min next to 45 successes, all taking 0.32-0.64 s; $3 input + $1 cache read + $2 output per
+    # minute; 0.3 unpriced requests/min (0.5%, under the 1% threshold); the instrumentation healthy.
     busy = {
         "interval": "1m",
-        "input_series": traffic("0+15x60", ("0+3x60", "0+1x60", "0+2x60"), 60),
+        "input_series": [
+            *traffic("0+15x60", ("0+3x60", "0+1x60", "0+2x60"), 60),
+            *durations(60, 0.64, 60),
+            series("llm_telemetry_unpriced_requests_total", BASE, "0+0.3x60"),
+            process("llm_telemetry_series_folded_total", "0x60"),
+            process("llm_telemetry_internal_errors_total", "0x60", stage="record"),
+        ],
         "promql_expr_test": [
             expect("Error %", 0.25),
             expect("Cache hit %", 0.6),
@@ -480,31 +559,37 @@ def test_promtool_rule_unit_tests(tmp_path: Path) -> None:
             expect("Estimated cache savings USD/hour by model", 300, SAVED, "llm-cost.json"),
             expect("Cost per request", 0.1, board="llm-cost.json"),
             expect("Reasoning share (reasoning / output)", 0.25, board="llm-tokens.json"),
+            # Through the recorded buckets: 95% of the way into the 0.32-0.64 bucket.
+            expect("p95 latency", 0.624),
+            expect("Request duration p95 by model", 0.624, '{request_model="gpt-4o"}', "llm-latency.json"),
         ],
         # Steady spend since start-up is not a spike, however short the history.
-        "alert_rule_test": [fires("LLMErrorRateHigh", "30m", MODEL, "25%"), silent("LLMSpendSpike", "30m")],
+        "alert_rule_test": [
+            fires("LLMErrorRateHigh", "30m", MODEL, "25%"),
+            silent("LLMSpendSpike", "30m"),
+            silent("LLMUnpricedRequests", "60m"),
+            silent("LLMTelemetrySeriesFolded", "60m"),
+            silent("LLMTelemetryInternalErrors", "60m"),
+        ],
     }
-    # Two quiet hours, then an hour at $100/min, usage missing on 10% of requests, and instrumentation
-    # failures.
+    # Two quiet hours, then $100/min, usage missing on 10% of requests, and instrumentation failures. Checked
+    # past a full hour of spend: rule groups evaluate concurrently, so an alert may read the recorded series
+    # of the previous minute, which must then hold the same value.
     internal = {"job": "llm-app", "instance": "demo:9464", "stage": "record"}
     spike = {
         "interval": "1m",
         "input_series": [
-            series("llm_telemetry_requests_total", BASE + ', stream="true", outcome="success"', "0+60x180"),
-            series("llm_telemetry_cost_usd_total", TOKEN + ', component="output"', "0x119 0+100x60"),
-            series("llm_telemetry_usage_missing_total", BASE + ', reason="interrupted"', "0x119 0+6x60"),
-            series(
-                "llm_telemetry_internal_errors_total",
-                ", ".join(f'{k}="{v}"' for k, v in internal.items()),
-                "0+1x180",
-            ),
+            series("llm_telemetry_requests_total", BASE + ', stream="true", outcome="success"', "0+60x200"),
+            series("llm_telemetry_cost_usd_total", TOKEN + ', component="output"', "0x119 0+100x80"),
+            series("llm_telemetry_usage_missing_total", BASE + ', reason="interrupted"', "0x119 0+6x80"),
+            process("llm_telemetry_internal_errors_total", "0+1x200", stage="record"),
         ],
         "alert_rule_test": [
             silent("LLMSpendSpike", "115m"),
             silent("LLMUsageMissingRising", "115m"),
-            fires("LLMSpendSpike", "180m", {"job": "llm-app"}, "6000.00"),
-            fires("LLMUsageMissingRising", "180m", MODEL, "10%"),
-            fires("LLMTelemetryInternalErrors", "180m", internal, ""),
+            fires("LLMSpendSpike", "190m", {"job": "llm-app"}, "6000.00"),
+            fires("LLMUsageMissingRising", "190m", MODEL, "10%"),
+            fires("LLMTelemetryInternalErrors", "190m", internal, ""),
         ],
     }
     # A day caching 60% of input, then two hours without a single cache read.
@@ -520,11 +605,28 @@ def test_promtool_rule_unit_tests(tmp_path: Path) -> None:
             fires("LLMCacheHitRatioCollapse", "1560m", cached, "0%"),
         ],
     }
-    spec = {
-        "rule_files": [str(promql.RULES_FILE)],
-        "evaluation_interval": "1m",
-        "tests": [idle, busy, spike, collapse],
+    # A model nobody priced (3 of 60 requests a minute), and a process past its label-set cap folding 5
+    # requests a minute into _OTHER.
+    unpriced = {
+        "interval": "1m",
+        "input_series": [
+            series("llm_telemetry_requests_total", BASE + ', stream="false", outcome="success"', "0+60x90"),
+            series("llm_telemetry_unpriced_requests_total", BASE, "0+3x90"),
+            process("llm_telemetry_series_folded_total", "0+5x90"),
+        ],
+        "alert_rule_test": [
+            silent("LLMUnpricedRequests", "20m"),  # pending: the share is there, its 30 minutes are not
+            fires("LLMUnpricedRequests", "90m", MODEL, "5%"),
+            silent("LLMTelemetrySeriesFolded", "10m"),
+            fires("LLMTelemetrySeriesFolded", "90m", {"job": "llm-app", "instance": "demo:9464"}, "0.08"),
+        ],
     }
+    tests = [idle, busy, spike, collapse, unpriced]
+    cases = [c for t in tests for c in t["alert_rule_test"]]  # type: ignore[attr-defined]
+    alerts = {r["alert"] for r in rule_docs() if "alert" in r}
+    assert {c["alertname"] for c in cases if c["exp_alerts"]} == alerts, "an alert never shown firing"
+    assert {c["alertname"] for c in cases if not c["exp_alerts"]} == alerts, "an alert never shown silent"
+    spec = {"rule_files": [str(p) for p in promql.RULE_FILES], "evaluation_interval": "1m", "tests": tests}
     path = tmp_path / "rules-test.yml"
     path.write_text(json.dumps(spec, indent=1))
     promtool("test", "rules", str(path))

@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
+from urllib.parse import urlsplit
 
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
@@ -82,12 +83,29 @@ class Settings(BaseModel):
     """TracerProvider for our spans (default: the global one). Keyword only."""
     meter_provider: MeterProvider | None = None
     """MeterProvider for our OTel metrics (default: the global one). Keyword only."""
+    push_gateway: str | None = None
+    """Pushgateway URL: push every family at exit and every ``push_interval`` seconds."""
+    push_interval: float = Field(default=15.0, gt=0, le=86400)
+    """Seconds between pushes while the process runs."""
+    push_job: str | None = Field(default=None, min_length=1, max_length=128)
+    """The pushed ``job`` label (default: the program's name)."""
 
-    @field_validator("metrics_port", "max_label_sets", mode="before")
+    @field_validator("metrics_port", "max_label_sets", "push_interval", mode="before")
     @classmethod
     def _not_bool(cls, value: Any) -> Any:
         if isinstance(value, bool):  # ``True`` is an int to Python; as a port it would bind port 1
             raise ValueError("a boolean is not a number")
+        return value
+
+    @field_validator("push_gateway", mode="before")
+    @classmethod
+    def _gateway(cls, value: Any) -> Any:
+        if value == "":
+            return None
+        if isinstance(value, str):
+            url = urlsplit(value)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ValueError("not an http(s) URL with a host")
         return value
 
     @field_validator("metric_attributes", mode="before")
@@ -168,6 +186,9 @@ _ACCEPTED = {
     "registry": "a prometheus_client.CollectorRegistry",
     "tracer_provider": "an opentelemetry.trace.TracerProvider",
     "meter_provider": "an opentelemetry.metrics.MeterProvider",
+    "push_gateway": "a Pushgateway URL such as http://pushgateway:9091, or empty for no push",
+    "push_interval": "a number of seconds greater than 0 and at most 86400",
+    "push_job": "a job name of 1 to 128 characters",
 }
 
 
@@ -188,3 +209,6 @@ class Options(TypedDict, total=False):
     registry: CollectorRegistry | None
     tracer_provider: TracerProvider | None
     meter_provider: MeterProvider | None
+    push_gateway: str | None
+    push_interval: float
+    push_job: str | None

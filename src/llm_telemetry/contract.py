@@ -83,6 +83,7 @@ INTERNAL_STAGES: Final = (
     "content",  # opt-in content capture
     "hook",  # installing a hook when an SDK is imported
     "structured",  # instructor's attempts and verdicts
+    "push",  # pushing to a Pushgateway (exporters/push.py)
 )
 
 #: Supported SDKs: import name -> integration module (installed in this order).

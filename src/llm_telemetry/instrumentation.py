@@ -25,6 +25,7 @@ from typing_extensions import Unpack
 from ._version import __version__
 from .config import ConfigError, Options, Settings
 from .contract import SDKS
+from .exporters import push
 from .exporters.server import MetricsServer, multiprocess_enabled, serve
 from .integrations._patch import HOOKS
 from .pricing import Pricer, load_overrides
@@ -226,6 +227,7 @@ def instrument(**options: Unpack[Options]) -> None:
         install(Telemetry(settings, writers, metrics, pricer, tracer))
         _ensure_worker()
         _hook_sdks()
+        push.start(settings)
 
 
 def uninstrument() -> None:
@@ -235,6 +237,7 @@ def uninstrument() -> None:
         HOOKS.remove_all()
         _hooked.clear()
         _generation += 1
+        push.stop()  # the last push still counts its own failure
         install(None)
         _stop_server()
 

@@ -28,6 +28,7 @@ import wrapt
 from .content import output_json
 from .contract import GenAI, is_cancellation
 from .errors import classify
+from .exporters import push
 from .record import Call, internal_error
 from .usage import Usage
 
@@ -415,8 +416,12 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 def flush(timeout: float = 5.0) -> bool:
-    """Wait until abandoned streams collected so far are recorded. True if done within ``timeout``."""
+    """Record abandoned streams collected so far, then push if a Pushgateway is configured.
+
+    True when the streams were recorded within ``timeout`` and the push (if any) succeeded.
+    """
     _ensure_worker()
     done = threading.Event()
     _pending.put(done)
-    return done.wait(timeout)
+    recorded = done.wait(timeout)
+    return push.push_now() and recorded
