@@ -204,6 +204,7 @@ def test_close_right_after_the_finish_reason_takes_a_usage_chunk_already_sent(
     fp.script(ChatStream())
     stream = client_at(fp).chat.completions.create(model=MODEL, messages=HI, stream=True)
     list(_finished(stream))
+    assert fp.wait_streamed()
     stream.close()
     assert requests(telemetry, outcome="success") == 1
     assert telemetry.value("llm_telemetry_input_tokens_total") == 12
@@ -218,6 +219,7 @@ def test_breaking_at_the_finish_reason_and_dropping_the_stream_keeps_the_tokens(
     for chunk in stream:
         if chunk.choices[0].finish_reason:
             break
+    assert fp.wait_streamed()  # the provider sent everything, the usage chunk included
     del stream, chunk
     gc.collect()
     assert llm_telemetry.flush(5)

@@ -31,12 +31,14 @@ def test_break_on_finish_reason_then_close(telemetry: Telemetry, fp: FakeProvide
         seen.append(chunk)
         if chunk.choices and chunk.choices[0].finish_reason:
             break
+    assert fp.wait_streamed()  # what the provider already sent is read on close, never waited for
     stream.close()
     assert seen[-1].choices[0].finish_reason == "stop"
     with client.chat.completions.create(model="gpt-4o-mini", messages=HI, stream=True) as second:
         for chunk in second:
             if chunk.choices and chunk.choices[0].finish_reason:
                 break
+        assert fp.wait_streamed(2)
     _assert_one_success(telemetry, calls=2)
     assert len(telemetry.spans()) == 2
 

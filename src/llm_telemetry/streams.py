@@ -5,9 +5,9 @@ every attribute reaches the SDK's stream. Per chunk it only asks an SDK-specific
 :class:`StreamState` what the chunk means; it keeps O(1) state however long the stream is.
 
 A stream ends exactly once, by whichever comes first: exhaustion, ``close()``, context exit, an
-exception while iterating, or garbage collection of an abandoned stream. Ending never waits on the
-network: when the caller stops right after the finish reason, whatever the provider already sent
-(the usage chunk, typically) is read without blocking, and the rest counts as
+exception while iterating, or garbage collection of an abandoned stream. Ending never waits for the
+provider: when the caller stops right after the finish reason, whatever the provider already sent
+(the usage chunk, typically) is read within a few milliseconds at most, and the rest counts as
 ``usage_missing{reason="interrupted"}``. Garbage collection can run at any allocation, even inside a
 lock we or prometheus-client hold, so that path only enqueues the state; a daemon thread records it
 (``llm_telemetry.flush()`` waits for it).
@@ -19,6 +19,7 @@ import contextlib
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
@@ -36,8 +37,11 @@ __all__ = ["AsyncStreamProxy", "StreamProxy", "StreamRequest", "StreamState", "f
 
 #: Chunks read at most when the caller stopped right after the finish reason (normally one).
 DRAIN_LIMIT = 8
-#: How long an async read-on may take: only what already arrived can be read in that time.
-ASYNC_DRAIN_SECONDS = 0.005
+#: How long reading on may take when the caller closes a stream: enough for bytes the provider has
+#: already sent to cross the loopback or LAN, never a wait for the provider to produce more.
+CLOSE_READ_ON_SECONDS = 0.02
+#: The same for a stream the garbage collector found abandoned: no caller waits on that thread.
+ABANDONED_READ_ON_SECONDS = 0.25
 
 
 class StreamRequest:
@@ -177,8 +181,9 @@ def _observe(state: StreamState, chunk: Any) -> bool:
 
 
 @contextlib.contextmanager
-def _no_wait(response: Any, timeout: float) -> Iterator[bool]:
-    """Make the HTTP response's reads take only what already arrived (``timeout`` seconds at most).
+def _no_wait(response: Any, budget: float) -> Iterator[bool]:
+    """Make the HTTP response's reads take only what arrives within ``budget`` seconds, all reads
+    together (the SDK's own read timeout is 10 minutes by default).
 
     httpcore passes a timeout to every read of its network stream: an instance attribute shadows the
     stream's ``read`` for the read-on only. Yields False when the stream is not reachable.
@@ -189,9 +194,10 @@ def _no_wait(response: Any, timeout: float) -> Iterator[bool]:
     if network is None or original is None:
         yield False
         return
+    deadline = time.monotonic() + budget
 
-    def read(max_bytes: int, timeout_: float | None = None) -> Any:
-        return original(max_bytes, timeout=timeout)
+    def read(max_bytes: int, timeout: float | None = None) -> Any:
+        return original(max_bytes, timeout=max(0.0, deadline - time.monotonic()))
 
     network.read = read
     try:
@@ -201,9 +207,9 @@ def _no_wait(response: Any, timeout: float) -> Iterator[bool]:
             del network.read
 
 
-def _read_on(state: StreamState, stream: Any, next_chunk: Callable[[], Any]) -> None:
+def _read_on(state: StreamState, stream: Any, next_chunk: Callable[[], Any], budget: float) -> None:
     """The caller stopped right after the finish reason: take the usage chunk if it already arrived."""
-    with _no_wait(state.http_response(stream), 0.0) as reachable:
+    with _no_wait(state.http_response(stream), budget) as reachable:
         if not reachable:
             return
         for _ in range(DRAIN_LIMIT):
@@ -217,7 +223,7 @@ def _read_on(state: StreamState, stream: Any, next_chunk: Callable[[], Any]) -> 
 
 async def _read_on_async(state: StreamState, stream: Any, next_chunk: Callable[[], Any]) -> None:
     """:func:`_read_on` for async streams."""
-    with _no_wait(state.http_response(stream), ASYNC_DRAIN_SECONDS) as reachable:
+    with _no_wait(state.http_response(stream), CLOSE_READ_ON_SECONDS) as reachable:
         if not reachable:
             return
         for _ in range(DRAIN_LIMIT):
@@ -285,7 +291,7 @@ class StreamProxy(wrapt.ObjectProxy[Any]):
         state = self._self_state
         try:
             if state.awaiting_usage():
-                _read_on(state, self.__wrapped__, self._self_next)
+                _read_on(state, self.__wrapped__, self._self_next, CLOSE_READ_ON_SECONDS)
         finally:
             state.end("stopped")
             self.__wrapped__.close()
@@ -378,7 +384,7 @@ def _settle_abandoned(item: _Abandoned) -> None:
     state, stream, next_chunk = item
     try:
         if next_chunk is not None and state.awaiting_usage():
-            _read_on(state, stream, next_chunk)
+            _read_on(state, stream, next_chunk, ABANDONED_READ_ON_SECONDS)
     finally:
         state.end("stopped")
 

@@ -966,6 +966,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
         self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        self._srv.provider._streamed()
 
 
 class FakeProvider:
@@ -982,6 +984,8 @@ class FakeProvider:
         #: server does; None accepts anything, as OpenAI does.
         self.strict = strict
         self._lock = threading.Lock()
+        self._sent = threading.Condition()
+        self._streams = 0
         self._queue: deque[Reply] = deque()
         self._log: list[RecordedRequest] = []
         self._server: _Server | None = None
@@ -1098,6 +1102,8 @@ class FakeProvider:
         with self._lock:
             self._queue.clear()
             self._log.clear()
+        with self._sent:
+            self._streams = 0
         self.strict = None
 
     @property
@@ -1116,6 +1122,19 @@ class FakeProvider:
         """Called on the server thread before each answer (``None``: the default one). A hook for
         subclasses, e.g. to think for a while so durations look like a real API's; does nothing here.
         """
+
+    def wait_streamed(self, count: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until ``count`` streams (since the last reset) were sent to the end; True if they were.
+
+        For tests of what a client does with data the provider has already sent.
+        """
+        with self._sent:
+            return self._sent.wait_for(lambda: self._streams >= count, timeout)
+
+    def _streamed(self) -> None:
+        with self._sent:
+            self._streams += 1
+            self._sent.notify_all()
 
     def _pop(self) -> Reply | None:
         with self._lock:
