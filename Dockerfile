@@ -1,5 +1,5 @@
-# The llm-telemetry demo app (used by docker-compose.yml): serves /metrics on 9464 and exports
-# spans over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+# The llm-telemetry demo app (used by docker-compose.yml): serves /metrics on 9464 and exports spans and
+# the gen_ai.client.* OTel metrics over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,11 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-# The OTLP exporter: with OTEL_EXPORTER_OTLP_ENDPOINT set, `llm-telemetry demo` exports its spans and
-# OTel metrics to the collector.
-RUN pip install ".[openai,anthropic,otel]" opentelemetry-exporter-otlp-proto-grpc \
+# The SDK versions CI tests (what `.ci/run` resolves into .venv): they must move with CI, as
+# tests/test_compose.py checks. The otel extra brings the SDK and the OTLP exporters.
+RUN pip install ".[openai,anthropic,otel]" "openai==3.3.0" "anthropic==2.15.0" \
     && useradd --create-home --uid 10001 app
 
 USER app
 EXPOSE 9464
-CMD ["llm-telemetry", "demo", "--host", "0.0.0.0", "--port", "9464", "--duration", "0"]
+CMD ["llm-telemetry", "demo", "--host", "0.0.0.0", "--port", "9464"]

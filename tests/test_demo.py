@@ -3,36 +3,49 @@ exactly what ``/metrics`` says (the demo is where users first compare our number
 
 One in-process run (3 s at 20 req/s) is shared by most tests; ``on_done`` scrapes ``/metrics`` after
 the last request while the server is still up, so the exposition and the summary describe the same
-instant. Anthropic counts are not asserted on: that integration lands separately.
+instant. The command line is run as users run it, in subprocesses: until Ctrl-C (SIGINT) by default,
+``--quiet``, spans on the console, spans and OTel metrics to an OTLP receiver.
 """
 
 from __future__ import annotations
 
+import gzip
+import http.server
 import io
 import itertools
+import json
 import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 import llm_telemetry
 from llm_telemetry import cli
-from llm_telemetry._demo import SCENARIOS, DemoSummary, Totals, _Progress, plan, run_demo
+from llm_telemetry._demo import SCENARIOS, DemoSummary, Progress, Totals, plan, run_demo
 
 Sample = tuple[str, dict[str, str], float]
+#: The demo's subprocesses must not pick up an OTLP endpoint from the environment running the tests.
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
 
 
 def _parse(text: str) -> list[Sample]:
@@ -58,6 +71,29 @@ def _values(samples: list[Sample], name: str, label: str) -> set[str]:
     return {lab[label] for n, lab, v in samples if n == name and v > 0 and label in lab}
 
 
+def _demo(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "llm_telemetry", "demo", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=kwargs.pop("env", ENV),
+        **kwargs,
+    )
+
+
+def _summary_rows(out: str) -> dict[str, list[int]]:
+    """The summary table's numeric cells by provider (and ``total``): calls, requests, errors,
+    cancelled, retries, in tokens, out tokens."""
+    table = out[out.index("llm-telemetry demo summary") :].splitlines()[2:]
+    rows = {}
+    for line in table:
+        cells = line.split()
+        if len(cells) != 10:
+            break
+        rows[cells[0]] = [int(c.replace(",", "")) for c in cells[1:8]]
+    return rows
+
+
 @dataclass
 class Run:
     summary: DemoSummary
@@ -75,18 +111,10 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def command_line() -> Iterator[subprocess.Popen[str]]:
-    """``python -m llm_telemetry demo --duration 2 ...`` in a subprocess, started before the in-process
-    run (which requests it) so the interpreter's start-up (importing two SDKs) overlaps that run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_EXPORTER_OTLP")}
-    args = ["demo", "--duration", "2", "--rate", "10", "--port", "0"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llm_telemetry", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+def quiet_command() -> Iterator[subprocess.Popen[str]]:
+    """``python -m llm_telemetry demo --quiet --duration 2`` in a subprocess, started before the
+    in-process run (which requests it) so the interpreter's start-up (importing two SDKs) overlaps it."""
+    process = _demo("--quiet", "--duration", "2", "--rate", "10", stderr=subprocess.PIPE)
     yield process
     if process.poll() is None:
         process.kill()
@@ -94,7 +122,7 @@ def command_line() -> Iterator[subprocess.Popen[str]]:
 
 
 @pytest.fixture(scope="module")
-def run(command_line: subprocess.Popen[str]) -> Iterator[Run]:
+def run(quiet_command: subprocess.Popen[str]) -> Iterator[Run]:
     ready = threading.Event()
     seen: dict[str, Any] = {}
 
@@ -111,7 +139,9 @@ def run(command_line: subprocess.Popen[str]) -> Iterator[Run]:
 
     def target() -> None:
         start = time.monotonic()
-        result["summary"] = run_demo(3, 20, 0, "127.0.0.1", 7, False, out, on_ready=on_ready, on_done=on_done)
+        result["summary"] = run_demo(
+            duration=3, rate=20, port=0, seed=7, out=out, on_ready=on_ready, on_done=on_done
+        )
         result["elapsed"] = time.monotonic() - start
 
     thread = threading.Thread(target=target)
@@ -141,15 +171,25 @@ def run(command_line: subprocess.Popen[str]) -> Iterator[Run]:
 @pytest.mark.slow
 def test_metrics_are_served_while_running_then_everything_is_released(run: Run) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/metrics", run.url)
-    assert f"serving Prometheus metrics at {run.url}" in run.output
     assert any(n == "llm_telemetry_build_info" for n, _, _ in run.during)
     assert _sum(run.during, "llm_telemetry_requests_total") > _sum(
         run.baseline, "llm_telemetry_requests_total"
     )
     assert run.after_error is not None, "/metrics still served after run_demo returned"
     assert not llm_telemetry.is_instrumented()
-    assert llm_telemetry.metrics_server_port() is None
     assert run.elapsed < 15
+
+
+def test_the_banner_says_where_to_look_next(run: Run) -> None:
+    banner = run.output[: run.output.index("Ctrl-C stops")]
+    address = run.url.removeprefix("http://").removesuffix("/metrics")
+    assert "20 req/s for 3 s, seed 7" in banner
+    assert f"serving Prometheus metrics at {run.url}\n" in banner
+    assert f"  metrics     curl {run.url}, or scrape {address} from your Prometheus\n" in banner
+    dashboards = Path(__file__).resolve().parents[1] / "dashboards"
+    assert f"Grafana > Dashboards > New > Import: upload each of {dashboards}/*.json" in banner
+    assert "  full stack  docker compose up --build" in banner
+    assert "  spans       not exported: add --spans console to print them, or --otlp http" in banner
 
 
 def test_the_workload_lights_up_every_family(run: Run) -> None:
@@ -177,7 +217,7 @@ def test_the_workload_lights_up_every_family(run: Run) -> None:
     assert _values(run.final, requests, "operation") >= {"chat", "embeddings"}
 
 
-def test_every_openai_call_is_counted_and_anthropic_calls_ran_cleanly(run: Run) -> None:
+def test_every_call_is_counted(run: Run) -> None:
     s = run.summary
     assert s.unexpected == ()
     assert s.calls_by_provider["anthropic"] > 0
@@ -185,7 +225,8 @@ def test_every_openai_call_is_counted_and_anthropic_calls_ran_cleanly(run: Run) 
     assert s.expected_failures == sum(
         s.scenarios[n] for n in ("server_error", "context_length", "stream_cut")
     )
-    assert run.delta("llm_telemetry_requests_total", provider="openai") == s.calls_by_provider["openai"]
+    for provider in ("openai", "anthropic"):
+        assert run.delta("llm_telemetry_requests_total", provider=provider) == s.calls_by_provider[provider]
 
 
 def test_summary_matches_the_counters_exactly(run: Run) -> None:
@@ -231,6 +272,7 @@ def test_printed_summary_is_the_summary(run: Run) -> None:
     cells = total_row.split()[1:]
     expected = [s.calls, t.requests, t.errors, t.cancelled, t.retries, t.input_tokens, t.output_tokens]
     assert [int(c.replace(",", "")) for c in cells[:7]] == expected
+    assert _summary_rows(run.output)["total"] == expected
     assert cells[7] == f"{t.cache_hit_ratio:.1%}" and cells[8] == f"{t.spend_usd:.6f}"
     assert f"reasoning {t.reasoning_tokens:,}" in run.output
     assert "driver: " in run.output and "0 unexpected" in run.output
@@ -249,19 +291,23 @@ class _Terminal(io.StringIO):
 
 def test_progress_rewrites_one_line_on_a_terminal_and_prints_lines_otherwise() -> None:
     terminal = _Terminal()
-    progress = _Progress(terminal, duration=30, quiet=False, start=0.0)
+    progress = Progress(terminal, duration=30, start=0.0)
     assert not progress.due(0.4) and progress.due(0.5)
     progress.show(0.5, "[   0.5s] requests 10")
     progress.show(1.0, "[   1.0s] requests 9")
     progress.end()
     assert terminal.getvalue() == "\r[   0.5s] requests 10\r[   1.0s] requests 9 \n"
     log = io.StringIO()
-    progress = _Progress(log, duration=0, quiet=False, start=0.0)
+    progress = Progress(log, duration=0, start=0.0)
     assert not progress.due(4.9) and progress.due(5.0)  # a calmer pace for the logs of long runs
     progress.show(5.0, "a")
     progress.end()
     assert log.getvalue() == "a\n"
-    assert not _Progress(_Terminal(), 30, quiet=True, start=0.0).due(100)
+    shared = _Terminal()  # spans print on the same terminal: no rewriting in place
+    progress = Progress(shared, duration=0, start=0.0, plain=True)
+    progress.show(5.0, "b")
+    progress.end()
+    assert shared.getvalue() == "b\n"
 
 
 def test_plan_is_reproducible_and_opens_with_every_scenario() -> None:
@@ -271,56 +317,197 @@ def test_plan_is_reproducible_and_opens_with_every_scenario() -> None:
     assert sorted(s.scenario for s in first[: len(SCENARIOS)]) == sorted(SCENARIOS)
     assert all(s.replies and s.latency >= 0 for s in first)
     assert {s.provider for s in first} == {"openai", "anthropic"}
+    weights = {name: s.weight for name, s in SCENARIOS.items()}
+    assert weights["chat"] == 14 and weights["stream_cut"] == 1 and len(weights) == 20
 
 
-def test_version_and_argument_errors(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_defaults_and_argument_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["version"]) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
     assert lines["llm-telemetry"] == llm_telemetry.__version__
     assert {"openai", "anthropic", "litellm", "instructor", "prices"} <= lines.keys()
-    for bad in (["demo", "--rate", "0"], ["demo", "--duration", "-1"], ["demo", "--port", "70000"], []):
+    defaults = cli._parser().parse_args(["demo"])
+    assert (defaults.duration, defaults.port, defaults.host, defaults.spans, defaults.otlp) == (
+        0.0,
+        9464,
+        "127.0.0.1",
+        None,
+        None,
+    )
+    bad_arguments = (
+        ["demo", "--rate", "0"],
+        ["demo", "--duration", "-1"],
+        ["demo", "--port", "70000"],
+        ["demo", "--spans", "jaeger"],
+        [],
+    )
+    for bad in bad_arguments:
         with pytest.raises(SystemExit) as exc:
             cli.main(bad)
         assert exc.value.code == 2
 
 
-@pytest.mark.slow
-def test_ctrl_c_ends_an_unbounded_run_gracefully(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In-process (pytest runs tests in the main thread, where signal handlers live): SIGINT once the
-    demo serves /metrics; the run must finish its calls, print the summary and return 0."""
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
-    returned = threading.Event()
-
-    def interrupt() -> None:
-        deadline = time.monotonic() + 30
-        while llm_telemetry.metrics_server_port() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
-        os.kill(os.getpid(), signal.SIGINT)
-        if not returned.wait(20):  # not stopped: a second Ctrl-C interrupts it (and fails the test)
-            os.kill(os.getpid(), signal.SIGINT)
-
-    handler = signal.getsignal(signal.SIGINT)
-    threading.Thread(target=interrupt, daemon=True).start()
-    try:
-        code = cli.main(["demo", "--duration", "0", "--rate", "10", "--port", "0", "--quiet"])
-    finally:
-        returned.set()
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert signal.getsignal(signal.SIGINT) is handler  # restored
-    assert out.startswith("serving Prometheus metrics at ")
-    assert "llm-telemetry demo summary" in out and "0 unexpected" in out
+def test_a_busy_port_names_the_demos_own_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["demo", "--port", str(port), "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"llm-telemetry demo: cannot serve /metrics on 127.0.0.1:{port}: Address already in use; "
+        "choose another port with --port (0 picks a free one) or another address with --host\n"
+    )
     assert not llm_telemetry.is_instrumented()
 
 
+def test_spans_without_the_otel_sdk_name_the_extra_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in an environment with only ``[openai,anthropic]`` installed: the import fails, and the demo
+    stops before serving anything, naming the install line."""
+    monkeypatch.setitem(sys.modules, "opentelemetry.sdk.trace.export", None)
+    # As in a process where nobody configured a TracerProvider (the conftest did, for the other tests).
+    unconfigured = trace.ProxyTracerProvider()
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: unconfigured)
+    assert cli.main(["demo", "--spans", "console", "--port", "0"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "llm-telemetry demo: --spans console needs the OpenTelemetry SDK and exporters: "
+        "opentelemetry.sdk.trace.export is not installed; install it with pip install 'llm-telemetry[otel]'\n"
+    )
+    assert not llm_telemetry.is_instrumented()
+
+
+def _read_banner(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    lines = []
+    while not lines or not lines[-1].startswith("Ctrl-C stops"):
+        line = process.stdout.readline()
+        assert line, f"the demo exited early: {''.join(lines)}"
+        lines.append(line)
+    return "".join(lines)
+
+
 @pytest.mark.slow
-def test_command_line_runs_for_its_duration_and_exits_0(command_line: subprocess.Popen[str]) -> None:
-    """Last, so the in-process runs above overlap the subprocess (started with the module's first run)."""
-    out, _ = command_line.communicate(timeout=60)
-    assert command_line.returncode == 0, out
-    assert re.search(r"serving Prometheus metrics at http://127\.0\.0\.1:\d+/metrics", out)
-    assert "for 2 s" in out and "llm-telemetry demo summary" in out
+def test_by_default_it_serves_until_ctrl_c_which_stops_it_cleanly(tmp_path: Path) -> None:
+    """No ``--duration``: /metrics keeps being served and moving; SIGINT (Ctrl-C) ends the run with
+    exit 0 and the summary. The spans printed by ``--spans console`` carry exactly the summary's
+    input tokens per provider."""
+    with (tmp_path / "spans").open("w+") as spans:
+        process = _demo("--rate", "10", "--spans", "console", stderr=spans)
+        try:
+            banner = _read_banner(process)
+            url = re.search(r"serving Prometheus metrics at (\S+)", banner)
+            assert url, banner
+            assert "10 req/s until Ctrl-C" in banner
+            assert "  spans       printed to stderr, one JSON object per line\n" in banner
+            first = _sum(_scrape(url[1]), "llm_telemetry_requests_total")
+            time.sleep(3)
+            assert process.poll() is None
+            assert _sum(_scrape(url[1]), "llm_telemetry_requests_total") > first
+            process.send_signal(signal.SIGINT)
+            out, _ = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        assert process.returncode == 0, out
+        assert "0 unexpected" in out
+        spans.seek(0)
+        printed = [json.loads(line) for line in spans if line.startswith("{")]
+    rows = _summary_rows(out)
+    in_tokens: Counter[str] = Counter()
+    for span in printed:
+        attributes = span["attributes"]
+        assert span["kind"] == "SpanKind.CLIENT"
+        assert span["name"] == f"{attributes['gen_ai.operation.name']} {attributes['gen_ai.request.model']}"
+        in_tokens[attributes["gen_ai.provider.name"]] += attributes.get("gen_ai.usage.input_tokens", 0)
+    assert len(printed) == rows["total"][1]  # one span per request
+    assert dict(in_tokens) == {provider: row[5] for provider, row in rows.items() if provider != "total"}
+
+
+@pytest.mark.slow
+def test_quiet_prints_the_summary_only(quiet_command: subprocess.Popen[str]) -> None:
+    out, err = quiet_command.communicate(timeout=60)
+    assert quiet_command.returncode == 0, out + err
+    assert out.startswith("llm-telemetry demo summary: ")
+    assert "serving" not in out and "where to look next" not in out and "req/s for" not in out
     assert re.search(r"^total\s+\d", out, re.M) and "0 unexpected" in out
+    assert err == ""
+
+
+class _Receiver(http.server.ThreadingHTTPServer):
+    """An OTLP/HTTP receiver on loopback: keeps each request body by path (/v1/traces, /v1/metrics)."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _ReceiverHandler)
+        self.bodies: dict[str, list[bytes]] = {}
+
+
+class _ReceiverHandler(http.server.BaseHTTPRequestHandler):
+    server: _Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        self.server.bodies.setdefault(self.path, []).append(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _attributes(pairs: Any) -> dict[str, Any]:
+    def value(kv: KeyValue) -> Any:
+        kind = kv.value.WhichOneof("value")
+        return getattr(kv.value, kind) if kind else None
+
+    return {kv.key: value(kv) for kv in pairs}
+
+
+@pytest.mark.slow
+def test_otlp_sends_the_spans_and_gen_ai_metrics() -> None:
+    """``--otlp`` to a real OTLP/HTTP endpoint (an in-process receiver decoding the protobuf bodies):
+    the spans' and the ``gen_ai.client.token.usage`` input tokens equal the summary's."""
+    receiver = _Receiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    endpoint = f"http://127.0.0.1:{receiver.server_port}"
+    env = {**ENV, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_SERVICE_NAME": "demo-under-test"}
+    try:
+        process = _demo("--quiet", "--duration", "2", "--rate", "10", "--otlp", endpoint, env=env)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    assert process.returncode == 0, out
+    total = _summary_rows(out)["total"]
+    spans = [
+        (_attributes(resource.resource.attributes), _attributes(span.attributes))
+        for body in receiver.bodies["/v1/traces"]
+        for resource in ExportTraceServiceRequest.FromString(body).resource_spans
+        for scope in resource.scope_spans
+        for span in scope.spans
+    ]
+    assert len(spans) == total[1]
+    assert {r["service.name"] for r, _ in spans} == {"demo-under-test"}
+    assert sum(a.get("gen_ai.usage.input_tokens", 0) for _, a in spans) == total[5]
+    (last,) = receiver.bodies["/v1/metrics"][-1:]  # cumulative: the last export has the totals
+    usage = [
+        point
+        for resource in ExportMetricsServiceRequest.FromString(last).resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "gen_ai.client.token.usage"
+        for point in metric.histogram.data_points
+    ]
+    by_type = Counter({_attributes(p.attributes)["gen_ai.token.type"]: 0 for p in usage})
+    for point in usage:
+        by_type[_attributes(point.attributes)["gen_ai.token.type"]] += int(point.sum)
+    assert by_type["input"] == total[5] and by_type["output"] == total[6]

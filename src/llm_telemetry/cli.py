@@ -9,13 +9,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import FrameType
-from typing import Any, TextIO
 
 from ._version import __version__
 from .config import ConfigError
@@ -55,14 +53,14 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="run a realistic instrumented workload against a local fake provider (no API key, no network)",
         description="Drive a mixed OpenAI + Anthropic workload through the real SDKs against a local fake "
-        "provider, serve the resulting Prometheus metrics, and print a live summary.",
+        "provider, serve the resulting Prometheus metrics until Ctrl-C, and print a live summary.",
     )
     demo.add_argument(
         "--duration",
         type=_non_negative,
-        default=30.0,
+        default=0.0,
         metavar="SECONDS",
-        help="0 runs until Ctrl-C (default 30)",
+        help="stop after this many seconds, for scripted use (default 0: until Ctrl-C)",
     )
     demo.add_argument("--rate", type=_positive, default=5.0, metavar="REQ_PER_SEC", help="default 5")
     demo.add_argument(
@@ -74,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="address to serve /metrics on (default 127.0.0.1)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the request mix (default 0)")
     demo.add_argument("--quiet", action="store_true", help="no banner or live progress, only the summary")
+    demo.add_argument(
+        "--spans",
+        choices=("console",),
+        help="console: print each span to stderr as one JSON line (needs the otel extra)",
+    )
+    demo.add_argument(
+        "--otlp",
+        metavar="ENDPOINT",
+        help="send spans and gen_ai.client.* metrics over OTLP, e.g. http://localhost:4317 (protocol from "
+        "OTEL_EXPORTER_OTLP_PROTOCOL, default grpc; needs the otel extra)",
+    )
     commands.add_parser("version", help="print the versions llm_telemetry_build_info reports")
     return parser
 
@@ -87,44 +96,6 @@ def _versions() -> list[tuple[str, str]]:
     return [("llm-telemetry", __version__), *sdks, ("prices", Pricer(None).version)]
 
 
-def _otlp_from_environment(err: TextIO) -> Callable[[], None] | None:
-    """Export spans and OTel metrics over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (the compose
-    stack sets it). Done here, not in ``run_demo``: a process has one global TracerProvider, which
-    only an application's entry point should choose. Returns the flush-and-shutdown callable."""
-    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        return None
-    from opentelemetry import metrics, trace
-
-    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        return None  # already configured (e.g. under opentelemetry-instrument)
-    kind = "grpc" if os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc") == "grpc" else "http"
-    try:
-        sdk_trace = importlib.import_module("opentelemetry.sdk.trace")
-        sdk_trace_export = importlib.import_module("opentelemetry.sdk.trace.export")
-        sdk_metrics = importlib.import_module("opentelemetry.sdk.metrics")
-        sdk_metrics_export = importlib.import_module("opentelemetry.sdk.metrics.export")
-        spans = importlib.import_module(f"opentelemetry.exporter.otlp.proto.{kind}.trace_exporter")
-        points = importlib.import_module(f"opentelemetry.exporter.otlp.proto.{kind}.metric_exporter")
-    except ImportError as exc:
-        err.write(
-            f"note: OTEL_EXPORTER_OTLP_ENDPOINT is set but {exc.name} is not installed, so nothing is "
-            f"exported over OTLP (pip install opentelemetry-sdk opentelemetry-exporter-otlp-proto-{kind})\n"
-        )
-        return None
-    tracer_provider: Any = sdk_trace.TracerProvider()  # resource from OTEL_SERVICE_NAME & co.
-    tracer_provider.add_span_processor(sdk_trace_export.BatchSpanProcessor(spans.OTLPSpanExporter()))
-    reader = sdk_metrics_export.PeriodicExportingMetricReader(points.OTLPMetricExporter())
-    meter_provider: Any = sdk_metrics.MeterProvider(metric_readers=[reader])
-    trace.set_tracer_provider(tracer_provider)
-    metrics.set_meter_provider(meter_provider)
-
-    def shutdown() -> None:
-        tracer_provider.shutdown()
-        meter_provider.shutdown()
-
-    return shutdown
-
-
 def _demo(args: argparse.Namespace) -> int:
     missing = [sdk for sdk in ("openai", "anthropic") if importlib.util.find_spec(sdk) is None]
     if missing:
@@ -134,6 +105,8 @@ def _demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    from ._demo import DemoError, SpanExport, export_spans, run_demo
+
     # The first Ctrl-C (or SIGTERM, e.g. docker stop) ends the run gracefully: calls under way
     # finish and the summary is printed. A second Ctrl-C interrupts at once.
     stop = threading.Event()
@@ -143,10 +116,9 @@ def _demo(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = {sig: signal.signal(sig, graceful) for sig in (signal.SIGINT, signal.SIGTERM)}
-    shutdown = _otlp_from_environment(sys.stderr)
+    export = SpanExport()
     try:
-        from ._demo import run_demo
-
+        export = export_spans(args.spans == "console", args.otlp, sys.stderr)
         summary = run_demo(
             duration=args.duration,
             rate=args.rate,
@@ -155,15 +127,15 @@ def _demo(args: argparse.Namespace) -> int:
             seed=args.seed,
             quiet=args.quiet,
             stop=stop,
+            spans=export.where,
         )
-    except ConfigError as exc:  # e.g. the port is taken
-        print(exc, file=sys.stderr)
+    except (DemoError, ConfigError) as exc:  # e.g. the port is taken, the OTel SDK is missing
+        print(f"llm-telemetry demo: {exc}", file=sys.stderr)
         return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if shutdown is not None:
-            shutdown()
+        export.shutdown()
     return 0 if not summary.unexpected else 1
 
 
