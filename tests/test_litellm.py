@@ -14,7 +14,8 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
 import llm_telemetry
-from llm_telemetry.integrations.litellm import provider_name, resolve
+from llm_telemetry.integrations.litellm import resolve
+from llm_telemetry.providers import otel_name
 from llm_telemetry.testing import (
     Chat,
     ChatStream,
@@ -257,7 +258,7 @@ def test_provider_is_litellm_resolution_mapped_to_otel(model: str, provider: str
 
 
 def test_unknown_provider() -> None:
-    assert provider_name(None) == "_OTHER"
+    assert otel_name(None) == "_OTHER"
     assert resolve("no-such-model-anywhere", {})[0] == "_OTHER"
 
 

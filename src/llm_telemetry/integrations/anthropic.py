@@ -31,7 +31,7 @@ from .. import content
 from ..contract import GenAI
 from ..record import Call, active, begin, current_call, internal_error
 from ..streams import AsyncStreamProxy, StreamProxy, StreamRequest, StreamState
-from ..usage import from_anthropic
+from ..usage import ANTHROPIC_NESTED_FIELDS, ANTHROPIC_USAGE_FIELDS, from_anthropic
 from ._patch import Patch
 from ._skeleton import (
     NO_STREAM_REQUEST,
@@ -60,11 +60,6 @@ REQUEST_ATTRIBUTES = {
 
 #: Deltas that carry model output (signature and citation deltas do not start the answer).
 _OUTPUT_DELTAS = frozenset(("text_delta", "thinking_delta", "input_json_delta"))
-_USAGE_FIELDS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
-_NESTED_FIELDS = (
-    ("cache_creation", ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")),
-    ("output_tokens_details", ("thinking_tokens",)),
-)
 
 
 def provider_of(resource: Any) -> str:
@@ -150,11 +145,11 @@ class MessagesState(StreamState):
         if usage is None:
             return
         raw = self.raw
-        for name in _USAGE_FIELDS:
+        for name in ANTHROPIC_USAGE_FIELDS:
             value = getattr(usage, name, None)
             if value is not None:
                 raw[name] = value
-        for outer, inner in _NESTED_FIELDS:
+        for outer, inner in ANTHROPIC_NESTED_FIELDS:
             nested = getattr(usage, outer, None)
             if nested is not None:
                 merged = raw.setdefault(outer, {})

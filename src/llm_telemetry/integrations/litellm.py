@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import classify
+from ..providers import otel_name
 from ..record import Call, active, begin, current_call, internal_error
 from ..streams import StreamRequest, StreamState
 from ..usage import Usage, from_litellm
@@ -27,34 +28,9 @@ from ._patch import Patch
 from ._skeleton import NO_STREAM_REQUEST, Endpoint, async_wrapper, guarded, sync_wrapper
 from .openai import REQUEST_ATTRIBUTES
 
-__all__ = ["LiteLLMState", "patches", "provider_name", "resolve"]
+__all__ = ["LiteLLMState", "patches", "resolve"]
 
-#: LiteLLM provider -> OTel ``gen_ai.provider.name`` where the two differ.
-_OTEL_NAMES = {
-    "text-completion-openai": "openai",
-    "azure": "azure.ai.openai",
-    "azure_text": "azure.ai.openai",
-    "azure_ai": "azure.ai.inference",
-    "bedrock": "aws.bedrock",
-    "vertex_ai": "gcp.vertex_ai",
-    "vertex_ai_beta": "gcp.vertex_ai",
-    "gemini": "gcp.gemini",
-    "mistral": "mistral_ai",
-    "codestral": "mistral_ai",
-    "text-completion-codestral": "mistral_ai",
-    "xai": "x_ai",
-    "cohere_chat": "cohere",
-    "watsonx": "ibm.watsonx.ai",
-    "watsonx_text": "ibm.watsonx.ai",
-}
 _resolved: dict[tuple[str, str, str], tuple[str, str | None, int | None]] = {}
-
-
-def provider_name(litellm_provider: str | None) -> str:
-    """OTel ``gen_ai.provider.name`` of a LiteLLM provider (``_OTHER`` when unknown)."""
-    if not litellm_provider:
-        return "_OTHER"
-    return _OTEL_NAMES.get(litellm_provider, litellm_provider)
 
 
 def resolve(model: Any, kwargs: dict[str, Any]) -> tuple[str, str | None, int | None]:
@@ -77,7 +53,7 @@ def resolve(model: Any, kwargs: dict[str, Any]) -> tuple[str, str | None, int | 
         url = urlsplit(base)
         address = url.hostname
         port = url.port or (443 if url.scheme == "https" else 80)
-    found = (provider_name(name), address, port)
+    found = (otel_name(name), address, port)
     if len(_resolved) < 4096:
         _resolved[key] = found
     return found
@@ -137,7 +113,7 @@ class LiteLLMState(StreamState):
                 self.complete = len(self.finish_reasons) >= self.choices
         usage = _field(chunk, "usage")  # chat chunks carry no usage at all unless it was asked for
         if usage is not None and self._provider_reported():
-            self.usage = from_litellm(usage)
+            self.usage = from_litellm(usage, self.call.provider, _field(chunk, "service_tier"))
         return compat.hides(self.hide_usage_chunk, self.complete, bool(choices))
 
     def restore(self, chunk: Any) -> bool:
@@ -149,10 +125,12 @@ class LiteLLMState(StreamState):
         return getattr(getattr(stream, "completion_stream", None), "response", None)
 
 
-def _reported(usage: Any) -> Usage | None:
+def _reported(call: Call, result: Any) -> Usage | None:
     """Usage the provider reported. A response without any comes back from LiteLLM with all-zero
     usage: that is "not reported", not a bill of zero."""
-    parsed = from_litellm(usage)
+    parsed = from_litellm(
+        getattr(result, "usage", None), call.provider, getattr(result, "service_tier", None)
+    )
     if parsed is None or (not parsed.input and not parsed.output):
         return None
     return parsed
@@ -161,7 +139,7 @@ def _reported(usage: Any) -> Usage | None:
 def _finish(call: Call, result: Any) -> None:
     choices = getattr(result, "choices", None) or ()
     call.succeed(
-        _reported(getattr(result, "usage", None)),
+        _reported(call, result),
         getattr(result, "model", None),
         getattr(result, "id", None),
         [c.finish_reason for c in choices if getattr(c, "finish_reason", None)],
@@ -169,7 +147,7 @@ def _finish(call: Call, result: Any) -> None:
 
 
 def _finish_embeddings(call: Call, result: Any) -> None:
-    usage = from_litellm(getattr(result, "usage", None))
+    usage = from_litellm(getattr(result, "usage", None), call.provider)
     # LiteLLM reports completion_tokens=0 for embeddings; they have no output at all.
     call.succeed(None if usage is None else Usage(input=usage.input), getattr(result, "model", None))
 

@@ -15,32 +15,16 @@ from typing import Any
 from .. import content
 from ..contract import GenAI
 from ..errors import classify_status
+from ..providers import provider_for_host
 from ..record import Call, active, begin
 from ..streams import StreamRequest, StreamState
-from ..usage import from_openai_chat, from_openai_responses
+from ..usage import from_groq_x, from_openai_chat, from_openai_responses
 from . import _openai_compat as compat
 from ._patch import Patch
 from ._skeleton import NO_STREAM_REQUEST, Endpoint, async_wrapper, guarded, refused_locally, sync_wrapper
 from ._stainless import retry_wrapper, server_of
 
 __all__ = ["ChatState", "ResponsesState", "patches", "provider_of"]
-
-#: Host (dot boundary) -> ``gen_ai.provider.name`` of OpenAI-compatible servers.
-_HOST_PROVIDERS = (
-    ("openai.azure.com", "azure.ai.openai"),
-    ("azure-api.net", "azure.ai.openai"),
-    ("deepseek.com", "deepseek"),
-    ("groq.com", "groq"),
-    ("mistral.ai", "mistral_ai"),
-    ("x.ai", "x_ai"),
-    ("generativelanguage.googleapis.com", "gcp.gemini"),
-    ("aiplatform.googleapis.com", "gcp.vertex_ai"),
-    ("perplexity.ai", "perplexity"),
-    ("together.xyz", "together_ai"),
-    ("fireworks.ai", "fireworks_ai"),
-    ("openrouter.ai", "openrouter"),
-    ("cohere.com", "cohere"),
-)
 
 #: Request keyword -> span attribute.
 REQUEST_ATTRIBUTES = {
@@ -61,11 +45,8 @@ def provider_of(resource: Any) -> str:
     client = resource._client
     if type(client).__name__.startswith(("AzureOpenAI", "AsyncAzureOpenAI")):
         return "azure.ai.openai"
-    host = str(client.base_url.host or "")
-    for suffix, name in _HOST_PROVIDERS:
-        if host == suffix or host.endswith("." + suffix):
-            return name
-    return "openai"
+    url = client.base_url
+    return provider_for_host(str(url.host or ""), "openai", str(url.path or ""))
 
 
 class _Client:
@@ -103,11 +84,12 @@ def _client(resource: Any) -> _Client:
 class ChatState(StreamState):
     """Chat Completions and legacy Completions chunks."""
 
-    __slots__ = ("host",)
+    __slots__ = ("groq", "host")
 
     def __init__(self, call: Call, request: StreamRequest) -> None:
         super().__init__(call, request)
         self.host = request.host
+        self.groq = call.provider == "groq"
 
     def attach(self, stream: Any) -> None:
         if self.hide_usage_chunk and compat.always_sends_usage(
@@ -145,7 +127,11 @@ class ChatState(StreamState):
                 self.complete = len(self.finish_reasons) >= self.choices
         usage = chunk.usage
         if usage is not None:
-            self.usage = from_openai_chat(usage)
+            self.usage = from_openai_chat(usage, self.call.provider, getattr(chunk, "service_tier", None))
+        elif self.groq:  # Groq streams put usage on the last chunk's ``x_groq`` only
+            x_groq = (chunk.model_extra or {}).get("x_groq")
+            if x_groq is not None:
+                self.usage = from_groq_x(x_groq) or self.usage
         if not self.hide_usage_chunk:
             return False
         if choices:  # asked for usage, the API sends ``"usage": null`` on every chunk: unset it again
@@ -191,7 +177,7 @@ class ResponsesState(StreamState):
             response = event.response
             self.response_model = response.model
             self.response_id = response.id
-            self.usage = from_openai_responses(response.usage)
+            self.usage = _responses_usage(self.call, response)
             self.finish_reasons[0] = responses_finish_reason(response)
             self.complete = True
             if kind == "response.failed":
@@ -259,12 +245,23 @@ def _capture_output(call: Call, result: Any) -> None:
         call.capture(GenAI.OUTPUT_MESSAGES, content.output_json(texts, reasons))
 
 
+def _responses_usage(call: Call, response: Any) -> Any:
+    return from_openai_responses(
+        getattr(response, "usage", None),
+        call.provider,
+        getattr(response, "output", None),
+        getattr(response, "service_tier", None),
+    )
+
+
 def _finish_chat(call: Call, result: Any) -> None:
     choices = getattr(result, "choices", None) or ()
     if call.captures:
         _capture_output(call, result)
     call.succeed(
-        from_openai_chat(getattr(result, "usage", None)),
+        from_openai_chat(
+            getattr(result, "usage", None), call.provider, getattr(result, "service_tier", None)
+        ),
         getattr(result, "model", None),
         getattr(result, "id", None),
         [c.finish_reason for c in choices if c.finish_reason],
@@ -274,7 +271,7 @@ def _finish_chat(call: Call, result: Any) -> None:
 def _finish_responses(call: Call, result: Any) -> None:
     if call.captures:
         _capture_output(call, result)
-    usage = from_openai_responses(getattr(result, "usage", None))
+    usage = _responses_usage(call, result)
     reasons = [responses_finish_reason(result)]
     model, rid = getattr(result, "model", None), getattr(result, "id", None)
     if getattr(result, "status", None) == "failed":
@@ -284,7 +281,9 @@ def _finish_responses(call: Call, result: Any) -> None:
 
 
 def _finish_embeddings(call: Call, result: Any) -> None:
-    call.succeed(from_openai_chat(getattr(result, "usage", None)), getattr(result, "model", None))
+    call.succeed(
+        from_openai_chat(getattr(result, "usage", None), call.provider), getattr(result, "model", None)
+    )
 
 
 CHAT = Endpoint("chat", _finish_chat, ChatState, refused=refused_locally)
