@@ -46,8 +46,8 @@ def above(title: str, run: Callable[[], None], calls: int, mode: Mode, base: Mod
     For the instrumentation's code and the libraries it drives, the whole difference of own time. For
     everything else (the SDK, builtins such as ``isinstance``, the standard library), only the calls
     ``mode`` adds, at their mean cost: the SDK's own work, the same in both, cancels out instead of
-    showing the machine's noise. cProfile inflates small functions, so the shares matter more than
-    the microseconds.
+    showing the machine's noise. cProfile inflates small functions and times in wall clock (a
+    preemption lands in whatever function was running), so the shares matter more than the µs.
     """
     a, b = profiled(mode, run, calls), profiled(base, run, calls)
     rows = []

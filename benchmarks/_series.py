@@ -22,19 +22,27 @@ SERIES_BUDGET = 40
 BASE = ("provider", "request_model", "operation")
 #: Families that cannot apply to a non-streamed call, and to embeddings: never pre-created.
 NOT_FOR_PLAIN = ("llm_telemetry_time_to_first_token_seconds", "llm_telemetry_time_per_output_token_seconds")
-NOT_FOR_EMBEDDINGS = (*NOT_FOR_PLAIN, "llm_telemetry_output_tokens", "llm_telemetry_reasoning_tokens")
+NOT_FOR_EMBEDDINGS = (
+    *NOT_FOR_PLAIN,
+    "llm_telemetry_output_tokens",
+    "llm_telemetry_reasoning_tokens",
+    "llm_telemetry_cost_usd/output",
+)
 
 
 def per_label_set(registry: CollectorRegistry) -> dict[tuple[str, ...], Counter[str]]:
     """Samples per (base label set, response model), by family; per-process samples under ``()``.
 
     A sample without ``response_model`` counts towards every response model of its base label set.
+    Cost samples are told apart by component (``llm_telemetry_cost_usd/input``).
     """
     shared: dict[tuple[str, ...], Counter[str]] = {}
     per_model: dict[tuple[str, ...], Counter[str]] = {}
     for family in text_string_to_metric_families(generate_latest(registry).decode()):
         name = family.name.removesuffix("_created")
         for s in family.samples:
+            if "component" in s.labels:
+                name = f"{family.name}/{s.labels['component']}"
             if not all(b in s.labels for b in BASE):
                 shared.setdefault((), Counter())[name] += 1
                 continue
@@ -56,9 +64,11 @@ def report() -> list[Verdict]:
     """One call of each kind on a fresh registry: the series per label set, against the budget."""
     print("\nSeries (samples in the exposition, _created included) per base label set and response model:")
     verdicts = []
+    stream = streamer(min(STREAM_SIZES))
     scenarios: tuple[tuple[str, tuple[Callable[[], None], ...], tuple[str, ...]], ...] = (
         ("one non-streamed chat call", (call_plain,), NOT_FOR_PLAIN),
-        ("one chat call + one stream", (call_plain, streamer(min(STREAM_SIZES))), ()),
+        ("one stream", (stream,), ()),
+        ("one chat call and one stream", (call_plain, stream), ()),
         ("one embeddings call", (call_embeddings,), NOT_FOR_EMBEDDINGS),
     )
     for title, calls, absent in scenarios:
