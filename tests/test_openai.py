@@ -38,6 +38,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 import llm_telemetry
 from llm_telemetry.integrations.openai import ChatState, ResponsesState, provider_of
 from llm_telemetry.pricing import Pricer
+from llm_telemetry.record.labels import Admission
 from llm_telemetry.record.metrics import PrometheusWriter
 from llm_telemetry.testing import (
     Chat,
@@ -1325,13 +1326,13 @@ async def test_fault_in_result_parsing(
 async def test_fault_at_begin_leaves_call_untouched(
     telemetry: Telemetry, sdk: Sdk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(PrometheusWriter, "admit", boom)
+    monkeypatch.setattr(Admission, "key", boom)
     sdk.fp.script(Chat(id="chatcmpl-20"))
     result = await sdk.call(lambda c: c.chat.completions.create(model=MODEL, messages=HI))
     assert result.id == "chatcmpl-20"
-    assert live(telemetry, "llm_telemetry_internal_errors_total") == {frozenset({("stage", "metrics")}): 1.0}
+    assert live(telemetry, "llm_telemetry_internal_errors_total") == {frozenset({("stage", "begin")}): 1.0}
     assert telemetry.value("llm_telemetry_requests_total") == 0
-    assert [s.name for s in telemetry.spans()] == ["chat gpt-4o-mini"]  # the span writer is unaffected
+    assert telemetry.spans() == ()  # not recorded at all, and the caller never knew
 
 
 @pytest.mark.parametrize("name", ["chat", "responses"])

@@ -98,6 +98,7 @@ class Call:
         "attrs",
         "done",
         "first_output",
+        "key",
         "last_output",
         "operation",
         "provider",
@@ -134,7 +135,9 @@ class Call:
         self.last_output = 0.0
         #: Tells an SDK's local refusal (raised before anything was sent) from a failed request.
         self.refused: Callable[[BaseException], bool] | None = None
-        self.attrs = current_attributes()
+        self.attrs = attrs = current_attributes()
+        #: The admitted (or folded) base label values every family records this call under.
+        self.key = tel.admission.key(provider, self.request_model, operation, attrs)
         self.series: _Series | None = None
         self.span: trace.Span | None = None
         self._current_token: Token[Call | None] | None = None
