@@ -121,16 +121,13 @@ class MessagesState(StreamState):
     def observe(self, event: Any) -> bool:
         kind = event.type
         if kind == "content_block_delta":
-            if event.delta.type in _OUTPUT_DELTAS:
-                self.call.output_seen()
-                if self.text is not None and event.delta.type == "text_delta":
-                    self.text.append(event.delta.text)
+            if self.call.first_output is None or self.text is not None:  # until the first token only
+                self._output(event.delta)
         elif kind == "message_delta":
             self.merge(event.usage)
             reason = event.delta.stop_reason
             if reason:
-                self.finish_reasons[0] = reason
-                self.complete = True
+                self.finished(0, reason)
         elif kind == "message_start":
             message = event.message
             self.response_model = message.model
@@ -139,6 +136,12 @@ class MessagesState(StreamState):
         elif kind == "message_stop":
             self.complete = True
         return False
+
+    def _output(self, delta: Any) -> None:
+        if delta.type in _OUTPUT_DELTAS:
+            self.call.output_seen()
+            if self.text is not None and delta.type == "text_delta":
+                self.text.append(delta.text)
 
     def merge(self, usage: Any) -> None:
         """Take the non-null raw usage fields of one event (a few per stream, never per chunk)."""

@@ -9,7 +9,6 @@ go through the same methods; the caller still receives the raw response object.
 from __future__ import annotations
 
 from collections.abc import Callable
-from time import perf_counter
 from typing import Any
 
 from .. import content
@@ -103,28 +102,12 @@ class ChatState(StreamState):
             self.response_model = getattr(chunk, "model", None) or None
             self.response_id = getattr(chunk, "id", None) or None
         choices = chunk.choices
-        for choice in choices or ():
-            delta = getattr(choice, "delta", None)
-            if delta is None:  # legacy completions carry text on the choice
-                if getattr(choice, "text", None):
-                    self.call.output_seen()
-                    if self.text is not None:
-                        self.text.append(choice.text)
-            elif type(delta) is dict:  # a server's odd shape that the SDK did not turn into a model
-                if delta.get("content") or delta.get("tool_calls") or delta.get("refusal"):
-                    self.call.output_seen()
-            elif delta.content or delta.tool_calls or getattr(delta, "refusal", None):
-                call = self.call  # Call.output_seen() inlined: this runs for nearly every chunk
-                now = perf_counter()
-                if call.first_output is None:
-                    call.first_output = now
-                call.last_output = now
-                if self.text is not None and delta.content:
-                    self.text.append(delta.content)
-            reason = choice.finish_reason
-            if reason:
-                self.finish_reasons[getattr(choice, "index", 0) or 0] = reason
-                self.complete = len(self.finish_reasons) >= self.choices
+        if choices:
+            if self.call.first_output is None or self.text is not None:  # until the first token only
+                self._output(choices)
+            for choice in choices:
+                if choice.finish_reason:
+                    self.finished(choice.index or 0, choice.finish_reason)
         usage = chunk.usage
         if usage is not None:
             self.usage = from_openai_chat(usage, self.call.provider, getattr(chunk, "service_tier", None))
@@ -138,6 +121,19 @@ class ChatState(StreamState):
             chunk.__pydantic_fields_set__.discard("usage")  # so ``model_dump(exclude_unset=True)`` agrees
             return False
         return self._hidden(chunk)
+
+    def _output(self, choices: Any) -> None:
+        """Output in these choices: the first token's time, and the text when capturing content."""
+        for choice in choices:
+            delta = choice.delta
+            if type(delta) is dict:  # a server's odd shape that the SDK did not turn into a model
+                content, seen = delta.get("content"), delta.get("tool_calls") or delta.get("refusal")
+            else:
+                content, seen = delta.content, delta.tool_calls or getattr(delta, "refusal", None)
+            if content or seen:
+                self.call.output_seen()
+                if self.text is not None and content:
+                    self.text.append(content)
 
     def _hidden(self, chunk: Any) -> bool:
         """A choice-less chunk once the response is complete: ours to hide, unless sent anyway."""
@@ -156,6 +152,19 @@ class ChatState(StreamState):
             chunk.__pydantic_fields_set__.discard("usage")
             return False
         return chunk.usage is not None or self.complete
+
+
+class TextState(ChatState):
+    """Legacy Completions chunks: the text rides on the choice, not on a delta."""
+
+    __slots__ = ()
+
+    def _output(self, choices: Any) -> None:
+        for choice in choices:
+            if choice.text:
+                self.call.output_seen()
+                if self.text is not None:
+                    self.text.append(choice.text)
 
 
 class ResponsesState(StreamState):
@@ -178,8 +187,7 @@ class ResponsesState(StreamState):
             self.response_model = response.model
             self.response_id = response.id
             self.usage = _responses_usage(self.call, response)
-            self.finish_reasons[0] = responses_finish_reason(response)
-            self.complete = True
+            self.finished(0, responses_finish_reason(response))
             if kind == "response.failed":
                 self.failed = _responses_error(response)
         elif kind == "response.created":
@@ -287,7 +295,7 @@ def _finish_embeddings(call: Call, result: Any) -> None:
 
 
 CHAT = Endpoint("chat", _finish_chat, ChatState, refused=refused_locally)
-TEXT = Endpoint("text_completion", _finish_chat, ChatState, refused=refused_locally)
+TEXT = Endpoint("text_completion", _finish_chat, TextState, refused=refused_locally)
 RESPONSES = Endpoint("chat", _finish_responses, ResponsesState, refused=refused_locally)
 EMBEDDINGS = Endpoint("embeddings", _finish_embeddings, refused=refused_locally)
 
@@ -316,7 +324,7 @@ def _prepare(
         return None, NO_STREAM_REQUEST
     if call.captures:
         _capture_request(call, kwargs)
-    if not stream or ep.state is not ChatState:
+    if not stream or ep.state not in (ChatState, TextState):
         return call, NO_STREAM_REQUEST
     return call, compat.ask_for_usage(
         kwargs, tel.settings.inject_stream_usage, client.address, client.azure_version
@@ -356,7 +364,8 @@ def patches() -> list[Patch]:
         (RESPONSES, responses.Responses, responses.AsyncResponses, ("create", "parse")),
         (EMBEDDINGS, embeddings.Embeddings, embeddings.AsyncEmbeddings, ("create",)),
     ):
-        invoke, invoke_async = (compat.invoke, compat.invoke_async) if ep.state is ChatState else (None, None)
+        asks = ep.state in (ChatState, TextState)  # streams that may be asked for their usage chunk
+        invoke, invoke_async = (compat.invoke, compat.invoke_async) if asks else (None, None)
         for name in names:
             if name in vars(sync_cls):
                 out.append(Patch(sync_cls, name, sync_wrapper(ep, _prepare, invoke)))

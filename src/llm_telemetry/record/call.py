@@ -178,11 +178,14 @@ class Call:
         self._each("retry", error_type)
 
     def output_seen(self) -> None:
-        """A stream chunk carrying output arrived (the first one gives time to first token)."""
-        now = perf_counter()
+        """A stream chunk carrying output arrived: the first one gives the time to first token."""
         if self.first_output is None:
-            self.first_output = now
-        self.last_output = now
+            self.first_output = perf_counter()
+
+    def output_done(self) -> None:
+        """The streamed response is complete: its time closes the time per output token."""
+        if self.first_output is not None:
+            self.last_output = perf_counter()
 
     @property
     def captures(self) -> bool:
