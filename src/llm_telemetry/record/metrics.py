@@ -20,6 +20,7 @@ from prometheus_client.samples import Sample
 from ..config import ConfigError
 from ..contract import (
     BILLED_TOKEN_FAMILIES,
+    COST_COMPONENTS,
     INTERNAL_STAGES,
     OUTCOMES,
     PRECREATED_COST_COMPONENTS,
@@ -271,10 +272,12 @@ class _Series:
             self.lazy[(family, value)] = found
         return found
 
-    def tokens_for(self, model: str, lock: threading.Lock) -> _Tokens:
-        found = self.tokens.get(model)
+    def tokens_for(self, response_model: str, lock: threading.Lock) -> _Tokens:
+        """The token and cost children of a response model (as the response spelled it)."""
+        found = self.tokens.get(response_model)
         if found is not None:
             return found
+        model = model_label(response_model)
         with lock:
             if model not in self.models and len(self.models) >= MAX_RESPONSE_MODELS:
                 model = OTHER
@@ -282,6 +285,8 @@ class _Series:
             found = self.tokens.get(model)
             if found is None:
                 found = self.tokens[model] = _Tokens(self.families, (*self.key, model), self.precreated)
+            if len(self.tokens) < 4 * MAX_RESPONSE_MODELS:
+                self.tokens[response_model] = found  # the raw spelling too: one lookup next time
         return found
 
 
@@ -365,7 +370,7 @@ class PrometheusWriter:
     def _usage(self, series: _Series, e: Ending, model: str) -> None:
         usage = e.usage
         assert usage is not None
-        tokens = series.tokens_for(model_label(model), self._lock)
+        tokens = series.tokens_for(model, self._lock)
         for field in _ALL_TOKENS:
             value = getattr(usage, field)
             if value:
@@ -380,7 +385,8 @@ class PrometheusWriter:
                 series.child("server_tool_calls", tool).inc(calls)
         cost = e.cost
         if cost is not None:
-            for component, amount in cost.components():
+            for component in COST_COMPONENTS:
+                amount = getattr(cost, component)
                 if amount > 0:
                     tokens.component(component).inc(amount)
         elif e.unpriced:

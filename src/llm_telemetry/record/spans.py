@@ -84,7 +84,7 @@ class SpanWriter:
             more.update(request_attributes(request.params, request.table))
         for name, value in call.attrs.items():
             more[Ours.ATTRIBUTION_PREFIX + name] = value
-        span.set_attributes(more)
+        call.span_attrs = more
 
     def retry(self, call: Call, error_type: str) -> None:
         span = call.span
@@ -99,14 +99,13 @@ class SpanWriter:
         if span is None:
             return
         if span.is_recording():
-            span.set_attributes(self._attributes(call, e))
+            span.set_attributes(self._attributes(call, e, call.span_attrs or {}))
             if e.error_type is not None:
                 span.set_status(Status(StatusCode.ERROR, e.error_type))
         span.end()
 
     @staticmethod
-    def _attributes(call: Call, e: Ending) -> dict[str, Any]:
-        attrs: dict[str, Any] = {}
+    def _attributes(call: Call, e: Ending, attrs: dict[str, Any]) -> dict[str, Any]:
         if e.response_model:
             attrs[GenAI.RESPONSE_MODEL] = text(e.response_model)
         if e.response_id:
