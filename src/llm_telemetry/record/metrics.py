@@ -235,6 +235,7 @@ class _Series:
     __slots__ = (
         "duration",
         "families",
+        "finish",
         "in_flight",
         "key",
         "lazy",
@@ -263,6 +264,8 @@ class _Series:
         self.models: set[str] = set()
         #: (family, label value) -> child, for the closed-set families created on first use.
         self.lazy: dict[tuple[str, str], Any] = {}
+        #: A provider's raw finish reason -> its child.
+        self.finish: dict[str, Any] = {}
 
     def child(self, family: str, value: str) -> Any:
         """The child of a closed-set family (errors, retries, finish reasons, missing usage)."""
@@ -270,6 +273,15 @@ class _Series:
         if found is None:
             found = getattr(self.families, family).labels(*self.key, value)
             self.lazy[(family, value)] = found
+        return found
+
+    def finish_reason(self, raw: str) -> Any:
+        """The child counting a provider's raw finish reason (its contract label), bound once."""
+        found = self.finish.get(raw)
+        if found is None:
+            found = self.child("finish_reasons", finish_reason_label(raw))
+            if len(self.finish) < 64:  # raw values are the provider's: keep the cache bounded
+                self.finish[raw] = found
         return found
 
     def tokens_for(self, response_model: str, lock: threading.Lock) -> _Tokens:
@@ -350,7 +362,7 @@ class PrometheusWriter:
         else:
             self._usage(series, e, e.response_model or call.request_model)
         for raw in e.finish_reasons:
-            series.child("finish_reasons", finish_reason_label(raw)).inc()
+            series.finish_reason(raw).inc()
         first = call.first_output
         if first is not None and series.ttft is not None:
             series.ttft.observe(first - call.start)
@@ -384,8 +396,8 @@ class PrometheusWriter:
             for tool, calls in billed.tool_calls():
                 series.child("server_tool_calls", tool).inc(calls)
         cost = e.cost
-        if cost is not None:
-            for component in COST_COMPONENTS:
+        if cost is not None:  # the v1.1 components can only be non-zero with billed units
+            for component in COST_COMPONENTS if billed is not None else PRECREATED_COST_COMPONENTS:
                 amount = getattr(cost, component)
                 if amount > 0:
                     tokens.component(component).inc(amount)

@@ -106,12 +106,13 @@ class SpanWriter:
 
     @staticmethod
     def _attributes(call: Call, e: Ending, attrs: dict[str, Any]) -> dict[str, Any]:
-        if e.response_model:
-            attrs[GenAI.RESPONSE_MODEL] = text(e.response_model)
-        if e.response_id:
-            attrs[GenAI.RESPONSE_ID] = text(e.response_id)
-        if e.finish_reasons:
-            attrs[GenAI.RESPONSE_FINISH_REASONS] = tuple(text(r) for r in e.finish_reasons)
+        model, rid, reasons = e.response_model, e.response_id, e.finish_reasons
+        if model:
+            attrs[GenAI.RESPONSE_MODEL] = model if model.isascii() else text(model)
+        if rid:
+            attrs[GenAI.RESPONSE_ID] = rid if rid.isascii() else text(rid)
+        if reasons:
+            attrs[GenAI.RESPONSE_FINISH_REASONS] = tuple(r if r.isascii() else text(r) for r in reasons)
         usage = e.usage
         if usage is not None:
             for field, name in USAGE_ATTRIBUTES.items():

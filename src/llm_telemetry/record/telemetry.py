@@ -66,7 +66,8 @@ class Telemetry:
     discards: Handlers = field(init=False)
 
     def __post_init__(self) -> None:
-        for event, slot in (("begin", "begins"), ("retry", "retries"), ("end", "ends"), ("discard", "discards")):
+        events = (("begin", "begins"), ("retry", "retries"), ("end", "ends"), ("discard", "discards"))
+        for event, slot in events:
             handlers = tuple((getattr(w, event), w.stage) for w in self.writers)
             object.__setattr__(self, slot, handlers)
 
