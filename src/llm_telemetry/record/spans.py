@@ -60,8 +60,10 @@ class SpanWriter:
         self.global_provider = global_provider
 
     def begin(self, call: Call, request: Request) -> None:
-        if self.global_provider and type(trace.get_tracer_provider()) is trace.ProxyTracerProvider:
-            return  # no OpenTelemetry SDK configured (yet): a span would go nowhere
+        if self.global_provider:  # until the application sets its provider (once: the API allows one)
+            if type(trace.get_tracer_provider()) is trace.ProxyTracerProvider:
+                return  # no OpenTelemetry SDK configured (yet): a span would go nowhere
+            self.global_provider = False
         attrs: dict[str, Any] = {
             GenAI.OPERATION_NAME: call.operation,
             GenAI.PROVIDER_NAME: call.provider,
