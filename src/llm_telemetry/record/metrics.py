@@ -20,6 +20,7 @@ from prometheus_client.samples import Sample
 from ..config import ConfigError
 from ..contract import (
     BILLED_TOKEN_FAMILIES,
+    BUILD_INFO_LABELS,
     COST_COMPONENTS,
     INTERNAL_STAGES,
     OUTCOMES,
@@ -151,7 +152,7 @@ class Families:
             Gauge,
             "llm_telemetry_build_info",
             "Versions of llm-telemetry, the instrumented SDKs and the price data (value 1).",
-            ("version", "openai", "anthropic", "litellm", "instructor", "prices"),
+            BUILD_INFO_LABELS,
             multiprocess_mode="max",
         )
         self.internal_errors = counter(
