@@ -52,6 +52,16 @@ FINISH_REASON_MAP: Final = {
     "tool_use": "tool_calls",
     "content_filter": "content_filter",
     "refusal": "refusal",
+    # Gemini: google-genai's ``FinishReason``, lower-cased.
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "blocklist": "content_filter",
+    "prohibited_content": "content_filter",
+    "spii": "content_filter",
+    "image_safety": "content_filter",
+    "image_prohibited_content": "content_filter",
+    "image_recitation": "content_filter",
+    "model_armor": "content_filter",
 }
 
 #: ``llm_telemetry_usage_missing_total{reason}``.
@@ -131,6 +141,7 @@ SDKS: Final = {
     "anthropic": Sdk("llm_telemetry.integrations.anthropic", "anthropic", "anthropic"),
     "litellm": Sdk("llm_telemetry.integrations.litellm", "litellm", "litellm"),
     "instructor": Sdk("llm_telemetry.integrations.instructor", "instructor", "instructor"),
+    "google.genai": Sdk("llm_telemetry.integrations.google_genai", "google-genai", "google_genai"),
 }
 #: ``llm_telemetry_build_info`` labels: existing ones keep their names and order, new SDKs go before
 #: ``prices``.
