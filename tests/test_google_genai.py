@@ -561,8 +561,8 @@ async def test_a_stream_retried_per_request(telemetry: Telemetry, fp: FakeProvid
 
 
 def _bad_key() -> dict[str, Any]:
-    """The Developer API's answer to a wrong key: 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID
-    (https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes)."""
+    """The Developer API's answer to a wrong key: 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID, as
+    recorded in https://github.com/continuedev/continue/issues/8516."""
     return {
         "error": {
             "code": 400,
@@ -573,18 +573,26 @@ def _bad_key() -> dict[str, Any]:
                     "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                     "reason": "API_KEY_INVALID",
                     "domain": "googleapis.com",
-                }
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+                    "locale": "en-US",
+                    "message": "API key not valid. Please pass a valid API key.",
+                },
             ],
         }
     }
 
 
 def _too_long() -> dict[str, Any]:
+    """An over-long prompt, as recorded in https://github.com/google-gemini/gemini-cli/issues/6678."""
+    message = "The input token count (1200293) exceeds the maximum number of tokens allowed (1048576)."
     return {
         "error": {
             "code": 400,
-            "message": "The input token count (1200000) exceeds the maximum number of tokens allowed "
-            "(1048576).",
+            "message": message,
+            "errors": [{"message": message, "domain": "global", "reason": "badRequest"}],
             "status": "INVALID_ARGUMENT",
         }
     }
@@ -686,6 +694,7 @@ async def test_build_info_names_the_new_sdks(telemetry: Telemetry) -> None:
         "litellm",
         "instructor",
         "google_genai",
+        "boto3",
         "prices",
     ]
-    assert labels["google_genai"] == version("google-genai")
+    assert (labels["google_genai"], labels["boto3"]) == (version("google-genai"), version("boto3"))

@@ -62,6 +62,10 @@ FINISH_REASON_MAP: Final = {
     "image_prohibited_content": "content_filter",
     "image_recitation": "content_filter",
     "model_armor": "content_filter",
+    # Bedrock: Converse's ``stopReason``, Titan's ``completionReason`` lower-cased.
+    "finish": "stop",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
 }
 
 #: ``llm_telemetry_usage_missing_total{reason}``.
@@ -142,6 +146,8 @@ SDKS: Final = {
     "litellm": Sdk("llm_telemetry.integrations.litellm", "litellm", "litellm"),
     "instructor": Sdk("llm_telemetry.integrations.instructor", "instructor", "instructor"),
     "google.genai": Sdk("llm_telemetry.integrations.google_genai", "google-genai", "google_genai"),
+    # boto3's bedrock-runtime client is botocore's: the hooks are botocore's classes.
+    "botocore": Sdk("llm_telemetry.integrations.bedrock", "boto3", "boto3"),
 }
 #: ``llm_telemetry_build_info`` labels: existing ones keep their names and order, new SDKs go before
 #: ``prices``.
