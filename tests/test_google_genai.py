@@ -695,6 +695,11 @@ async def test_build_info_names_the_new_sdks(telemetry: Telemetry) -> None:
         "instructor",
         "google_genai",
         "boto3",
+        "dspy",
         "prices",
     ]
-    assert (labels["google_genai"], labels["boto3"]) == (version("google-genai"), version("boto3"))
+    assert (labels["google_genai"], labels["boto3"], labels["dspy"]) == (
+        version("google-genai"),
+        version("boto3"),
+        version("dspy"),
+    )

@@ -148,6 +148,7 @@ SDKS: Final = {
     "google.genai": Sdk("llm_telemetry.integrations.google_genai", "google-genai", "google_genai"),
     # boto3's bedrock-runtime client is botocore's: the hooks are botocore's classes.
     "botocore": Sdk("llm_telemetry.integrations.bedrock", "boto3", "boto3"),
+    "dspy": Sdk("llm_telemetry.integrations.dspy", "dspy", "dspy"),
 }
 #: ``llm_telemetry_build_info`` labels: existing ones keep their names and order, new SDKs go before
 #: ``prices``.
