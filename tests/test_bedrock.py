@@ -120,6 +120,13 @@ def test_converse_every_family_cost_and_span(telemetry: Telemetry, fp: FakeProvi
     response = brt.converse(
         modelId=CLAUDE, messages=HI, inferenceConfig={"maxTokens": 37, "temperature": 0.5}
     )
+    extra: dict[str, Any] = {"gen_ai.request.max_tokens": 37, "gen_ai.request.temperature": 0.5}
+    split: tuple[int | None, int | None] = (None, None)
+    # botocore before 1.43 does not model ``cacheDetails`` and drops it: the cache write is not split.
+    if "cacheDetails" in brt.meta.service_model.shape_for("TokenUsage").members:
+        split = (1000, 755)
+        extra["llm_telemetry.usage.cache_write_5m.input_tokens"] = 1000
+        extra["llm_telemetry.usage.cache_write_1h.input_tokens"] = 755
     check(
         telemetry,
         fp,
@@ -127,15 +134,10 @@ def test_converse_every_family_cost_and_span(telemetry: Telemetry, fp: FakeProvi
             rid(response),
             tokens=Tokens(3259, 37, cache_read=1500, cache_write=1755),
             finish_reasons=("max_tokens",),
-            span_extra={
-                "gen_ai.request.max_tokens": 37,
-                "gen_ai.request.temperature": 0.5,
-                "llm_telemetry.usage.cache_write_5m.input_tokens": 1000,
-                "llm_telemetry.usage.cache_write_1h.input_tokens": 755,
-            },
+            span_extra=extra,
         ),
     )
-    assert_costs(telemetry, "aws.bedrock", CLAUDE, Usage(3259, 37, 1500, 1755, None, 1000, 755))
+    assert_costs(telemetry, "aws.bedrock", CLAUDE, Usage(3259, 37, 1500, 1755, None, *split))
 
 
 @pytest.mark.parametrize(
