@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from time import perf_counter
 from typing import Any
 
 from ..contract import GenAI
@@ -258,11 +259,14 @@ class InvokeState(_BedrockState):
         self.last = data
         if self.first is None:
             self.first = data
-        if not self.anthropic:
-            self.call.output_seen()  # every chunk of the other families carries generated text
-        elif b'"content_block_delta"' in data:
-            self.call.output_seen()
-            return False
+        if not self.anthropic or b'"content_block_delta"' in data:  # the chunks that carry output text
+            call = self.call  # Call.output_seen() inlined: this runs for nearly every chunk
+            now = perf_counter()
+            if call.first_output is None:
+                call.first_output = now
+            call.last_output = now
+            if self.anthropic:
+                return False
         if b"invocationMetrics" in data:
             self._final(json.loads(data))
         elif self.anthropic and any(kind in data for kind in _ANTHROPIC_USAGE):
