@@ -17,6 +17,7 @@ from dspy.clients import execution
 from dspy.utils import exceptions as dspy_errors
 
 import llm_telemetry
+from llm_telemetry.integrations import dspy as dspy_integration
 from llm_telemetry.integrations.dspy import error_type
 from llm_telemetry.testing import (
     Chat,
@@ -240,6 +241,28 @@ async def test_a_call_refused_before_sending_is_not_a_request(
     assert telemetry.value("llm_telemetry_requests_total") == 0
     assert in_flight(telemetry) == 0
     assert telemetry.spans() == ()
+
+
+async def test_a_response_we_cannot_read_still_ends_its_record(
+    telemetry: Telemetry, fp: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(response: Any, provider: str) -> Any:
+        raise KeyError("a shape we did not expect")
+
+    monkeypatch.setattr(dspy_integration, "_native", unreadable)
+    fp.script(Chat(usage=openai_usage(12, 3)))
+    lm = _lm(fp)
+    assert lm("hi") == ["Hello there."]
+    expected = expect(
+        lm,
+        response_model=None,
+        response_id=None,
+        tokens=None,
+        finish_reasons=(),
+        missing="not_reported",
+        internal_errors={"result": 1},
+    )
+    check(telemetry, fp, expected)
 
 
 async def test_dummy_lm_sends_nothing_and_records_nothing(telemetry: Telemetry) -> None:

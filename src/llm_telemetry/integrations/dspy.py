@@ -27,7 +27,7 @@ from typing import Any
 
 from ..contract import is_cancellation
 from ..errors import classify, classify_status
-from ..record import Call, begin, current_call
+from ..record import Call, begin, current_call, internal_error
 from ..usage import Usage, from_anthropic, from_openai_chat, from_openai_responses
 from ._patch import Patch
 from ._skeleton import guarded, server_of_url
@@ -151,7 +151,21 @@ def _outcome(
         return _native(response, provider)
     if state.result is not None:
         return _litellm(state.result)
-    return None, None, None, []
+    return _NOTHING
+
+
+_NOTHING: tuple[None, None, None, list[str]] = (None, None, None, [])
+
+
+def _read(
+    state: Any, provider: str | None, exc: BaseException | None = None
+) -> tuple[Usage | None, str | None, str | None, list[str]]:
+    """:func:`_outcome`, guarded: a response we cannot read still ends its record (without usage)."""
+    try:
+        return _outcome(state, provider, exc)
+    except Exception as err:
+        internal_error("result", err)
+        return _NOTHING
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -285,13 +299,11 @@ def _own(args: Any) -> Call | None:
     return scope.call
 
 
-@guarded("result", None)
 def _succeed(call: Call, args: Any) -> None:
     scope = _scope.get()
     if scope is not None and scope.call is call:
         scope.call = None
-    usage, model, rid, reasons = _outcome(args[5], args[4])
-    call.succeed(usage, model, rid, reasons)
+    call.succeed(*_read(args[5], args[4]))
 
 
 def _attempt(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -334,7 +346,7 @@ def _verdict(retry: bool, state: Any, exc: BaseException) -> None:
     if _refused(exc) and call.retries == 0:
         call.discard()
         return
-    usage, model, rid, reasons = _outcome(state, scope.provider, exc)  # type: ignore[union-attr]
+    usage, model, rid, reasons = _read(state, scope.provider, exc)  # type: ignore[union-attr]
     missing = "interrupted" if state.emitted or state.completed else None
     call.fail(exc, error_type(exc), usage, model, rid, reasons, missing_reason=missing)
 
