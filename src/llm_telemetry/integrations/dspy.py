@@ -361,10 +361,17 @@ def _retryable(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: An
 # -- streams: the time of each output delta ------------------------------------------------------
 
 
+def _is_output(event: Any) -> bool:
+    """An lm15 delta event carrying output (text, thinking, a tool call, audio, an image)."""
+    kind = getattr(getattr(event, "delta", None), "type", None)
+    return getattr(event, "type", None) == "delta" and kind in _DELTAS
+
+
 def _timed(source: Any, call: Call) -> Iterator[Any]:
+    """``source``'s events unchanged, each output delta timed on ``call``."""
     try:
         for event in source:
-            if event.type == "delta" and event.delta.type in _DELTAS:
+            if _is_output(event):
                 call.output_seen()
             yield event
     finally:
@@ -376,7 +383,7 @@ def _timed(source: Any, call: Call) -> Iterator[Any]:
 async def _atimed(source: Any, call: Call) -> AsyncIterator[Any]:
     try:
         async for event in source:
-            if event.type == "delta" and event.delta.type in _DELTAS:
+            if _is_output(event):
                 call.output_seen()
             yield event
     finally:
