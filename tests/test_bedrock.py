@@ -13,10 +13,12 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 import wrapt
 from botocore import client as botocore_client
 from botocore import endpoint as botocore_endpoint
+from botocore.config import Config
 from botocore.eventstream import EventStream
 from botocore.exceptions import EventStreamError, NoCredentialsError, ParamValidationError
 from botocore.response import StreamingBody
@@ -38,7 +40,7 @@ from llm_telemetry.usage import Usage
 
 from .sdk_checks import assert_costs, collected, in_flight, same_for_caller
 from .sdk_checks import frozen_heap as frozen_heap
-from .test_fakeprovider_bedrock import CLAUDE, FAMILY_MODELS, HI, _client
+from .test_fakeprovider_bedrock import CLAUDE, FAMILY_MODELS, HI
 from .test_openai import Expect, Tokens, check
 
 if TYPE_CHECKING:
@@ -53,10 +55,34 @@ CONVERSE = Expect(
     finish_reasons=("end_turn",),
 )
 HOOKED = [(botocore_client.BaseClient, "_make_api_call"), (botocore_endpoint.Endpoint, "_needs_retry")]
+#: The clients keep Bedrock's own endpoint (what provider detection, pricing and ``server.address`` see:
+#: at a loopback address an open-weight model is not priced); each request is sent to the fake provider.
+AWS = "bedrock-runtime.us-east-1.amazonaws.com"
+SERVER = {"server.address": AWS, "server.port": 443}
+
+
+def _client(fp: FakeProvider, **retries: Any) -> Any:
+    """A ``bedrock-runtime`` client for Bedrock's us-east-1 endpoint whose requests go to ``fp``: a
+    ``before-send`` handler (botocore's own event hook) points each prepared request at it."""
+    client = boto3.client(
+        "bedrock-runtime",
+        endpoint_url=f"https://{AWS}",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries=retries) if retries else None,
+    )
+
+    def to_the_fake(request: Any, **_: Any) -> None:
+        request.url = request.url.replace(f"https://{AWS}", fp.url, 1)
+
+    client.meta.events.register("before-send.bedrock-runtime", to_the_fake)
+    return client
 
 
 def bedrock(rid: str | None, **changes: Any) -> Expect:
     """A Bedrock expectation: ``rid`` is the response's RequestId (the fake provider numbers them)."""
+    changes["span_extra"] = {**SERVER, **changes.get("span_extra", {})}
     return dataclasses.replace(CONVERSE, response_id=rid, **changes)
 
 
@@ -565,8 +591,6 @@ def test_local_refusals_are_not_requests(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    import boto3
-
     anonymous = boto3.Session().client("bedrock-runtime", endpoint_url=fp.url, region_name="us-east-1")
     with pytest.raises(NoCredentialsError):
         anonymous.converse(modelId=CLAUDE, messages=HI)
@@ -581,7 +605,6 @@ def test_count_tokens_and_other_services_are_not_requests(
 ) -> None:
     fp.script(CountBedrockTokens(input_tokens=42))
     assert brt.count_tokens(modelId=CLAUDE, input={"converse": {"messages": HI}})["inputTokens"] == 42
-    import boto3
 
     control = boto3.client(
         "bedrock",
