@@ -18,7 +18,7 @@ import wrapt
 from google.genai import _api_client, errors, models, types
 
 import llm_telemetry
-from llm_telemetry.integrations.google_genai import Modalities, gemini_usage, modalities
+from llm_telemetry.integrations.google_genai import gemini_usage, modalities
 from llm_telemetry.testing import (
     CountTokens,
     EmbedContent,
@@ -33,7 +33,7 @@ from llm_telemetry.testing import (
 from llm_telemetry.testing import (
     gemini_usage as wire_usage,
 )
-from llm_telemetry.usage import Usage
+from llm_telemetry.usage import Billed, Usage
 
 from .sdk_checks import assert_costs, collected, in_flight, raised, same_for_caller
 from .sdk_checks import frozen_heap as frozen_heap
@@ -205,6 +205,31 @@ async def test_every_token_family_cost_and_span(
         ),
     )
     assert_costs(telemetry, "gcp.gemini", MODEL, Usage(129, 75, 64, None, 45))
+
+
+async def test_audio_and_image_tokens(telemetry: Telemetry, fp: FakeProvider, gemini: Gemini) -> None:
+    """Contract v1.1: ``promptTokensDetails`` / ``candidatesTokensDetails`` AUDIO and IMAGE entries are the
+    audio and image families (subsets: the input and output counts still hold them)."""
+    prompt, output = {"TEXT": 100, "AUDIO": 12, "IMAGE": 8}, {"TEXT": 26, "AUDIO": 4}
+    usage = wire_usage(120, 30, prompt_details=prompt, candidates_details=output)
+    fp.script(GenerateContent(usage=usage, id="resp-1"))
+    await gemini.generate()
+    units = {"audio_input": 12, "image_input": 8, "audio_output": 4}
+    check(
+        telemetry,
+        fp,
+        gem(
+            tokens=Tokens(120, 30),
+            span_extra={f"llm_telemetry.usage.{k}_tokens": n for k, n in units.items()},
+        ),
+    )
+    families = {
+        name: telemetry.value(f"llm_telemetry_{name}_tokens_total")
+        for name in ("audio_input", "image_input", "audio_output", "image_output")
+    }
+    assert families == {"audio_input": 12, "image_input": 8, "audio_output": 4, "image_output": 0}
+    billed = Billed(audio_input=12, image_input=8, audio_output=4)
+    assert_costs(telemetry, "gcp.gemini", MODEL, Usage(120, 30, billed=billed))
 
 
 async def test_vertex_ai_provider_and_usage(telemetry: Telemetry, fp: FakeProvider, vertex: Gemini) -> None:
@@ -661,7 +686,8 @@ async def test_usage_from_the_sdk_object_and_the_rest_json() -> None:
         100, 20, thoughts=7, cached=40, tool_use_prompt=5, prompt_details={"TEXT": 90, "AUDIO": 6, "IMAGE": 4}
     )
     sdk = types.GenerateContentResponseUsageMetadata.model_validate(wire)
-    assert gemini_usage(wire) == gemini_usage(sdk) == Usage(105, 27, 40, None, 7)
+    expected = Usage(105, 27, 40, None, 7, billed=Billed(audio_input=6, image_input=4))
+    assert gemini_usage(wire) == gemini_usage(sdk) == expected
     assert gemini_usage({"trafficType": "ON_DEMAND"}) is None
     assert gemini_usage(None) is None
 
@@ -674,8 +700,8 @@ async def test_modalities_for_the_audio_and_image_families() -> None:
         candidates_details={"TEXT": 12, "AUDIO": 8},
     )
     sdk = types.GenerateContentResponseUsageMetadata.model_validate(wire)
-    assert modalities(wire) == modalities(sdk) == Modalities(6, 8, 4, 0)
-    assert modalities({}) == Modalities(0, 0, 0, 0)
+    assert modalities(wire) == modalities(sdk) == Billed(audio_input=6, image_input=4, audio_output=8)
+    assert modalities(wire_usage(10, 2)) is modalities({}) is None  # all text
 
 
 async def test_uninstrument_restores_every_original(telemetry: Telemetry) -> None:

@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from time import perf_counter
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..contract import GenAI
 from ..errors import classify, classify_status
 from ..record import Call, begin, current_call, internal_error
 from ..streams import StreamRequest, StreamState
-from ..usage import Usage, token_count
+from ..usage import Billed, Usage, token_count
 from ._patch import Patch
 from ._skeleton import (
     NO_STREAM_REQUEST,
@@ -42,7 +42,7 @@ from ._skeleton import (
     sync_wrapper,
 )
 
-__all__ = ["GenerateState", "Modalities", "error_type", "gemini_usage", "modalities", "patches"]
+__all__ = ["GenerateState", "error_type", "gemini_usage", "modalities", "patches"]
 
 #: ``GenerateContentConfig`` field -> span attribute.
 REQUEST_ATTRIBUTES = {
@@ -79,9 +79,10 @@ def gemini_usage(meta: Any) -> Usage | None:
     """Contract usage of a Gemini ``usageMetadata`` (SDK object or REST JSON); None when it has no counts.
 
     input = prompt (cached included) + tool-use prompt; output = candidates + thoughts; cache_read =
-    cached content; reasoning = thoughts (https://ai.google.dev/api/generate-content#UsageMetadata).
-    The API omits zero counts (proto3 JSON), so an absent count adds 0; a metadata with none of them
-    (Vertex AI's ``{"trafficType": ...}`` on stream events before the last) reports nothing.
+    cached content; reasoning = thoughts (https://ai.google.dev/api/generate-content#UsageMetadata);
+    the AUDIO and IMAGE entries of the per-modality details are the v1.1 audio/image units. The API
+    omits zero counts (proto3 JSON), so an absent count adds 0; a metadata with none of them (Vertex
+    AI's ``{"trafficType": ...}`` on stream events before the last) reports nothing.
     """
     if meta is None:
         return None
@@ -91,16 +92,8 @@ def gemini_usage(meta: Any) -> Usage | None:
         return None
     inp = (prompt or 0) + (tool_use or 0)
     out = (candidates or 0) + (thoughts or 0)
-    return Usage(inp, out, cached if cached is None or cached <= inp else None, None, thoughts)
-
-
-class Modalities(NamedTuple):
-    """Gemini's non-text token counts (subsets of input/output), for the v1.1 audio and image families."""
-
-    audio_input: int
-    audio_output: int
-    image_input: int
-    image_output: int
+    cache_read = cached if cached is None or cached <= inp else None
+    return Usage(inp, out, cache_read, None, thoughts, billed=modalities(meta))
 
 
 def _by_modality(details: Any, count: str) -> dict[str, int]:
@@ -113,21 +106,20 @@ def _by_modality(details: Any, count: str) -> dict[str, int]:
     return counts
 
 
-def modalities(meta: Any) -> Modalities:
-    """The AUDIO and IMAGE entries of ``promptTokensDetails`` / ``candidatesTokensDetails``.
-
-    Parsed here for the audio/image token families of contract v1.1, which the recording path does not
-    carry yet (the usage dialects branch adds them); wiring them is ``Usage`` fields from these.
-    """
+def modalities(meta: Any) -> Billed | None:
+    """The AUDIO and IMAGE entries of ``promptTokensDetails`` / ``candidatesTokensDetails`` (contract
+    v1.1 billed units, subsets of input and output); None when every token was text."""
     if isinstance(meta, dict):
         prompt = _by_modality(meta.get("promptTokensDetails"), "tokenCount")
         output = _by_modality(meta.get("candidatesTokensDetails"), "tokenCount")
     else:
         prompt = _by_modality(getattr(meta, "prompt_tokens_details", None), "token_count")
         output = _by_modality(getattr(meta, "candidates_tokens_details", None), "token_count")
-    return Modalities(
-        prompt.get("AUDIO", 0), output.get("AUDIO", 0), prompt.get("IMAGE", 0), output.get("IMAGE", 0)
-    )
+    audio_in, image_in = prompt.get("AUDIO") or None, prompt.get("IMAGE") or None
+    audio_out, image_out = output.get("AUDIO") or None, output.get("IMAGE") or None
+    if audio_in is None and image_in is None and audio_out is None and image_out is None:
+        return None
+    return Billed(audio_input=audio_in, image_input=image_in, audio_output=audio_out, image_output=image_out)
 
 
 # -- finish reasons -------------------------------------------------------------------------------
