@@ -246,7 +246,7 @@ async def test_a_call_refused_before_sending_is_not_a_request(
 async def test_a_response_we_cannot_read_still_ends_its_record(
     telemetry: Telemetry, fp: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def unreadable(response: Any, provider: str) -> Any:
+    def unreadable(*args: Any) -> Any:
         raise KeyError("a shape we did not expect")
 
     monkeypatch.setattr(dspy_integration, "_native", unreadable)

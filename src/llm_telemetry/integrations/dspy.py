@@ -83,14 +83,15 @@ def _definition(provider: str) -> tuple[str, str | None]:
 # -- usage ----------------------------------------------------------------------------------------
 
 
-def _from_provider_data(data: Any, dialect: str) -> Usage | None:
-    """The provider's own usage JSON, read by the dialect's parser (the direct integrations' meaning)."""
+def _from_provider_data(data: Any, dialect: str, label: str) -> Usage | None:
+    """The provider's own usage JSON, read by the dialect's parser as the direct integrations read it
+    (``label``: the provider's name, whose own dialect of the OpenAI shapes applies; its service tier)."""
     if not isinstance(data, dict):
         return None
     if dialect == "openai-chat":
-        return from_openai_chat(data.get("usage"))
+        return from_openai_chat(data.get("usage"), label, data.get("service_tier"))
     if dialect == "openai-responses":
-        return from_openai_responses(data.get("usage"))
+        return from_openai_responses(data.get("usage"), label, data.get("output"), data.get("service_tier"))
     if dialect == "anthropic":
         return from_anthropic(data.get("usage"))
     if dialect == "gemini":
@@ -112,11 +113,13 @@ def _from_lm15(usage: Any, dialect: str) -> Usage | None:
     return Usage(inp, out, read, write, reasoning)
 
 
-def _native(response: Any, provider: str) -> tuple[Usage | None, str | None, str | None, list[str]]:
+def _native(
+    response: Any, provider: str, label: str
+) -> tuple[Usage | None, str | None, str | None, list[str]]:
     """(usage, response model, response id, finish reasons) of an lm15 ``Response``."""
     dialect, _ = _definition(provider)
     data = response.provider_data
-    usage = _from_provider_data(data, dialect)
+    usage = _from_provider_data(data, dialect, label)
     if usage is None or usage.input is None:  # a stream's last event may carry only the output count
         usage = _from_lm15(response.usage, dialect) or usage
     data = data if isinstance(data, dict) else {}
@@ -126,11 +129,11 @@ def _native(response: Any, provider: str) -> tuple[Usage | None, str | None, str
     return usage, model, rid, [reason]
 
 
-def _litellm(result: Any) -> tuple[Usage | None, str | None, str | None, list[str]]:
+def _litellm(result: Any, label: str) -> tuple[Usage | None, str | None, str | None, list[str]]:
     """The same from the ``CallResult`` of an attempt through LiteLLM (its usage dict, its response)."""
     from ..usage import from_litellm
 
-    usage = from_litellm(result.usage)
+    usage = from_litellm(result.usage, label)
     if usage is not None and not usage.input and not usage.output:
         usage = None  # LiteLLM's all-zero usage means "not reported"
     raw = result.raw
@@ -139,30 +142,30 @@ def _litellm(result: Any) -> tuple[Usage | None, str | None, str | None, list[st
     return usage, result.response_model, getattr(raw, "id", None), reasons
 
 
+_NOTHING: tuple[None, None, None, list[str]] = (None, None, None, [])
+
+
 def _outcome(
-    state: Any, provider: str | None, exc: BaseException | None = None
+    call: Call, state: Any, provider: str | None, exc: BaseException | None = None
 ) -> tuple[Usage | None, str | None, str | None, list[str]]:
-    """What an attempt left: the native response (or, for a stream that broke, the partial one lm15
-    assembled, on the error or its cause), or LiteLLM's result."""
+    """What an attempt of ``call`` left: the native response (or, for a stream that broke, the partial
+    one lm15 assembled, on the error or its cause), or LiteLLM's result."""
     response = state.response
     if response is None and exc is not None:
         response = getattr(exc, "partial", None) or getattr(exc.__cause__, "partial", None)
     if response is not None and provider is not None and hasattr(response, "provider_data"):
-        return _native(response, provider)
+        return _native(response, provider, call.provider)
     if state.result is not None:
-        return _litellm(state.result)
+        return _litellm(state.result, call.provider)
     return _NOTHING
 
 
-_NOTHING: tuple[None, None, None, list[str]] = (None, None, None, [])
-
-
 def _read(
-    state: Any, provider: str | None, exc: BaseException | None = None
+    call: Call, state: Any, provider: str | None, exc: BaseException | None = None
 ) -> tuple[Usage | None, str | None, str | None, list[str]]:
     """:func:`_outcome`, guarded: a response we cannot read still ends its record (without usage)."""
     try:
-        return _outcome(state, provider, exc)
+        return _outcome(call, state, provider, exc)
     except Exception as err:
         internal_error("result", err)
         return _NOTHING
@@ -303,7 +306,7 @@ def _succeed(call: Call, args: Any) -> None:
     scope = _scope.get()
     if scope is not None and scope.call is call:
         scope.call = None
-    call.succeed(*_read(args[5], args[4]))
+    call.succeed(*_read(call, args[5], args[4]))
 
 
 def _attempt(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -346,7 +349,7 @@ def _verdict(retry: bool, state: Any, exc: BaseException) -> None:
     if _refused(exc) and call.retries == 0:
         call.discard()
         return
-    usage, model, rid, reasons = _read(state, scope.provider, exc)  # type: ignore[union-attr]
+    usage, model, rid, reasons = _read(call, state, scope.provider, exc)  # type: ignore[union-attr]
     missing = "interrupted" if state.emitted or state.completed else None
     call.fail(exc, error_type(exc), usage, model, rid, reasons, missing_reason=missing)
 
