@@ -187,6 +187,37 @@ def test_converse_tool_use(telemetry: Telemetry, fp: FakeProvider, brt: Any) -> 
     assert telemetry.value("llm_telemetry_finish_reasons_total", finish_reason="tool_calls") == 1
 
 
+@pytest.mark.parametrize(
+    ("call", "tier", "context"),
+    [
+        ("converse", "flex", "flex"),
+        ("stream", "priority", "priority"),
+        ("invoke", "flex", "flex"),
+        ("converse", "default", None),
+    ],
+)
+def test_the_service_tier_is_the_price_context(
+    telemetry: Telemetry, fp: FakeProvider, brt: Any, call: str, tier: str, context: str | None
+) -> None:
+    """``serviceTier`` (Converse, the stream's ``metadata``) and ``X-Amzn-Bedrock-Service-Tier``
+    (InvokeModel) price the response; the default tier is no price context."""
+    extra = {} if context is None else {"llm_telemetry.service_tier": context}
+    if call == "converse":
+        fp.script(Converse(service_tier=tier))
+        response = brt.converse(modelId=CLAUDE, messages=HI)
+        expect = bedrock(rid(response), span_extra=extra)
+    elif call == "stream":
+        fp.script(ConverseStream(service_tier=tier))
+        response = brt.converse_stream(modelId=CLAUDE, messages=HI)
+        _events(response["stream"])
+        expect = streamed(rid(response), tokens=Tokens(12, 2), span_extra=extra)
+    else:
+        fp.script(InvokeModel(service_tier=tier))
+        response = brt.invoke_model(modelId=CLAUDE, body=b"{}")
+        expect = bedrock(rid(response), finish_reasons=(), span_extra=extra)
+    check(telemetry, fp, expect)
+
+
 async def test_the_caller_sees_what_it_would_uninstrumented(
     telemetry: Telemetry, fp: FakeProvider, brt: Any
 ) -> None:

@@ -26,7 +26,7 @@ from ..contract import GenAI
 from ..errors import classify, classify_status
 from ..record import Call, begin, current_call, internal_error
 from ..streams import StreamProxy, StreamRequest, StreamState
-from ..usage import Usage, token_count
+from ..usage import PRICED_TIERS, Billed, Usage, token_count
 from ._patch import Patch
 from ._skeleton import NO_STREAM_REQUEST, Endpoint, classified, guarded, server_of_url, sync_wrapper
 
@@ -65,10 +65,11 @@ def operation_of(model_id: object) -> str:
 # -- usage ----------------------------------------------------------------------------------------
 
 
-def converse_usage(usage: Any) -> Usage | None:
+def converse_usage(usage: Any, tier: Any = None) -> Usage | None:
     """Converse ``TokenUsage``: input = inputTokens + cacheReadInputTokens + cacheWriteInputTokens
     (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html), the 1-hour
-    share of the cache write from ``cacheDetails``."""
+    share of the cache write from ``cacheDetails``; ``tier``: the response's service tier (``flex``,
+    ``priority``...), its price context."""
     if not isinstance(usage, dict):
         return None
     uncached = token_count(usage.get("inputTokens"))
@@ -85,19 +86,20 @@ def converse_usage(usage: Any) -> Usage | None:
     if write is None or (five or 0) + (hour or 0) > write:
         five = hour = None
     total = None if uncached is None else uncached + (read or 0) + (write or 0)
-    return Usage(total, token_count(usage.get("outputTokens")), read, write, None, five, hour)
+    billed = Billed(service_tier=tier) if tier in PRICED_TIERS else None
+    return Usage(total, token_count(usage.get("outputTokens")), read, write, None, five, hour, billed)
 
 
-def _counted(inp: Any, out: Any, read: Any, write: Any) -> Usage | None:
+def _tier(holder: dict[str, Any]) -> Any:
+    """Converse's ``serviceTier.type`` (in the response, or the stream's ``metadata`` event)."""
+    tier = holder.get("serviceTier")
+    return tier.get("type") if isinstance(tier, dict) else None
+
+
+def _counted(inp: Any, out: Any, read: Any, write: Any, tier: Any = None) -> Usage | None:
     """Usage from Bedrock's own counts (headers, invocation metrics): input excludes cache, as Converse's."""
-    return converse_usage(
-        {
-            "inputTokens": inp,
-            "outputTokens": out,
-            "cacheReadInputTokens": read,
-            "cacheWriteInputTokens": write,
-        }
-    )
+    counts = {"inputTokens": inp, "outputTokens": out}
+    return converse_usage({**counts, "cacheReadInputTokens": read, "cacheWriteInputTokens": write}, tier)
 
 
 def _header_usage(response: dict[str, Any]) -> Usage | None:
@@ -108,7 +110,13 @@ def _header_usage(response: dict[str, Any]) -> Usage | None:
         value = headers.get(f"x-amzn-bedrock-{name}-token-count")
         return int(value) if isinstance(value, str) and value.isdigit() else None
 
-    return _counted(count("input"), count("output"), count("cache-read-input"), count("cache-write-input"))
+    return _counted(
+        count("input"),
+        count("output"),
+        count("cache-read-input"),
+        count("cache-write-input"),
+        response.get("serviceTier"),  # modeled from X-Amzn-Bedrock-Service-Tier
+    )
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -224,7 +232,7 @@ class ConverseState(_BedrockState):
             return False
         metadata = event.get("metadata")
         if metadata is not None:
-            self.usage = converse_usage(metadata.get("usage"))
+            self.usage = converse_usage(metadata.get("usage"), _tier(metadata))
             self.complete = True
         return False
 
@@ -348,7 +356,10 @@ def _request_id(response: dict[str, Any]) -> str | None:
 def _finish_converse(call: Call, response: Any) -> None:
     reason = response.get("stopReason")
     call.succeed(
-        converse_usage(response.get("usage")), None, _request_id(response), [reason] if reason else []
+        converse_usage(response.get("usage"), _tier(response)),
+        None,
+        _request_id(response),
+        [reason] if reason else [],
     )
 
 
