@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from time import perf_counter
 from typing import Any
 
 from ..contract import GenAI
@@ -208,9 +207,15 @@ class _BedrockState(StreamState):
 
     def _error_type(self, exc: BaseException) -> str:
         kind = error_type(exc)
-        if self.started and kind in ("connection", "other") and getattr(exc, "response", None) is None:
+        if kind in ("connection", "other") and getattr(exc, "response", None) is None:
             return "stream_interrupted"  # urllib3's ProtocolError escapes the EventStream unwrapped
         return kind
+
+    def completed(self) -> None:
+        """The response is complete (its last event arrived) even without a finish reason."""
+        if not self.complete:
+            self.complete = True
+            self.call.output_done()
 
 
 class ConverseState(_BedrockState):
@@ -221,24 +226,20 @@ class ConverseState(_BedrockState):
     def observe(self, event: Any) -> bool:
         delta = event.get("contentBlockDelta")
         if delta is not None:
-            part = delta.get("delta") or {}
-            if "text" in part or "toolUse" in part or "text" in (part.get("reasoningContent") or {}):
-                self.call.output_seen()
+            if self.call.first_output is None:  # output is looked for until the first token only
+                part = delta.get("delta") or {}
+                if "text" in part or "toolUse" in part or "text" in (part.get("reasoningContent") or {}):
+                    self.call.output_seen()
             return False
         stop = event.get("messageStop")
         if stop is not None:
-            self.finish_reasons[0] = str(stop.get("stopReason") or "")
-            self.complete = True
+            self.finished(0, str(stop.get("stopReason") or ""))
             return False
         metadata = event.get("metadata")
         if metadata is not None:
             self.usage = converse_usage(metadata.get("usage"), _tier(metadata))
-            self.complete = True
+            self.completed()
         return False
-
-
-#: Anthropic stream events inside InvokeModel chunks that carry usage or the stop reason.
-_ANTHROPIC_USAGE = (b'"message_start"', b'"message_delta"')
 
 
 class InvokeState(_BedrockState):
@@ -267,17 +268,17 @@ class InvokeState(_BedrockState):
         self.last = data
         if self.first is None:
             self.first = data
-        if not self.anthropic or b'"content_block_delta"' in data:  # the chunks that carry output text
-            call = self.call  # Call.output_seen() inlined: this runs for nearly every chunk
-            now = perf_counter()
-            if call.first_output is None:
-                call.first_output = now
-            call.last_output = now
-            if self.anthropic:
+        # Output is looked for until the first token only: other families' chunks, Anthropic's deltas.
+        if self.anthropic:
+            if b'"content_block_delta"' in data:  # nearly every chunk: text, nothing to decode
+                if self.call.first_output is None:
+                    self.call.output_seen()
                 return False
+        elif self.call.first_output is None:
+            self.call.output_seen()
         if b"invocationMetrics" in data:
             self._final(json.loads(data))
-        elif self.anthropic and any(kind in data for kind in _ANTHROPIC_USAGE):
+        elif self.anthropic and (b'"message_start"' in data or b'"message_delta"' in data):
             self._anthropic(json.loads(data))
         return False
 
@@ -298,8 +299,7 @@ class InvokeState(_BedrockState):
             )
         reason = (event.get("delta") or {}).get("stop_reason")
         if reason:
-            self.finish_reasons[0] = reason
-            self.complete = True
+            self.finished(0, reason)
 
     def _final(self, event: dict[str, Any]) -> None:
         """The last chunk: Bedrock's invocation metrics, and the family's stop reason if it has one."""
@@ -314,7 +314,7 @@ class InvokeState(_BedrockState):
             metrics.get("cacheReadInputTokenCount"),
             metrics.get("cacheWriteInputTokenCount"),
         )
-        self.complete = True
+        self.completed()
 
     def _family_reason(self, event: dict[str, Any]) -> None:
         """Llama ``stop_reason``, Titan ``completionReason``, Mistral ``outputs[0].stop_reason``."""
@@ -322,8 +322,7 @@ class InvokeState(_BedrockState):
         first = outputs[0] if isinstance(outputs, list) and outputs and isinstance(outputs[0], dict) else {}
         reason = event.get("stop_reason") or event.get("completionReason") or first.get("stop_reason")
         if isinstance(reason, str) and reason:
-            self.finish_reasons[0] = reason.lower()  # Titan's FINISH, LENGTH, CONTENT_FILTERED
-            self.complete = True
+            self.finished(0, reason.lower())  # Titan's FINISH, LENGTH, CONTENT_FILTERED
 
     def end(self, how: str, exc: BaseException | None = None) -> None:
         if self.usage is None and not self.anthropic and self.first is not None and self.last is not None:

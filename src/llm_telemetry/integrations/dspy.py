@@ -370,12 +370,20 @@ def _is_output(event: Any) -> bool:
     return getattr(event, "type", None) == "delta" and kind in _DELTAS
 
 
+def _time(call: Call, event: Any) -> None:
+    """The first output delta starts the answer (looked for until then only); the end event closes it."""
+    if call.first_output is None:
+        if _is_output(event):
+            call.output_seen()
+    elif getattr(event, "type", None) == "end":
+        call.output_done()
+
+
 def _timed(source: Any, call: Call) -> Iterator[Any]:
     """``source``'s events unchanged, each output delta timed on ``call``."""
     try:
         for event in source:
-            if _is_output(event):
-                call.output_seen()
+            _time(call, event)
             yield event
     finally:
         close = getattr(source, "close", None)
@@ -386,8 +394,7 @@ def _timed(source: Any, call: Call) -> Iterator[Any]:
 async def _atimed(source: Any, call: Call) -> AsyncIterator[Any]:
     try:
         async for event in source:
-            if _is_output(event):
-                call.output_seen()
+            _time(call, event)
             yield event
     finally:
         close = getattr(source, "aclose", None) or getattr(source, "close", None)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from time import perf_counter
 from typing import Any
 
 from ..contract import GenAI
@@ -292,27 +291,36 @@ class GenerateState(StreamState):
         meta = chunk.usage_metadata
         if meta is not None and (meta.total_token_count is not None or meta.prompt_token_count is not None):
             self.meta = meta
-        for candidate in chunk.candidates or ():
-            content = candidate.content
-            if content is not None and content.parts:
-                call = self.call  # Call.output_seen() inlined: this runs for nearly every event
-                now = perf_counter()
-                if call.first_output is None:
-                    call.first_output = now
-                call.last_output = now
-            if candidate.finish_reason is not None:
-                reason = _reason(candidate)
-                if reason is not None:
-                    self.finish_reasons[candidate.index or 0] = reason
-                self.complete = True
-                self.usage = gemini_usage(self.meta)
-        if chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason is not None:
-            self.finish_reasons[0] = "content_filter"
-            self.complete = True
+        candidates = chunk.candidates
+        if candidates:
+            if self.call.first_output is None:  # output is looked for until the first token only
+                self._output(candidates)
+            for candidate in candidates:
+                if candidate.finish_reason is not None:
+                    self._finished(candidate)
+        elif chunk.prompt_feedback is not None and chunk.prompt_feedback.block_reason is not None:
+            self.finished(0, "content_filter")
         return False
 
+    def _output(self, candidates: Any) -> None:
+        for candidate in candidates:
+            content = candidate.content
+            if content is not None and content.parts:  # text, thoughts and function calls alike
+                self.call.output_seen()
+                return
+
+    def _finished(self, candidate: Any) -> None:
+        """A candidate's last event: its finish reason and the response's final usage."""
+        self.usage = gemini_usage(self.meta)
+        reason = _reason(candidate)
+        if reason is not None:
+            self.finished(candidate.index or 0, reason)
+        elif not self.complete:  # a hop that continues in the next request: complete, no finish reason
+            self.complete = True
+            self.call.output_done()
+
     def end(self, how: str, exc: BaseException | None = None) -> None:
-        if how == "error" and not self.started and not _sent(self.call):
+        if how == "error" and self.response_id is None and not _sent(self.call):
             self.call.discard()  # the first read raised before any request was sent
             return
         if self.usage is None and self.meta is not None:
@@ -321,7 +329,11 @@ class GenerateState(StreamState):
 
     def _error_type(self, exc: BaseException) -> str:
         kind = error_type(exc)
-        if self.started and kind in ("connection", "other") and getattr(exc, "code", None) is None:
+        if (
+            self.response_id is not None
+            and kind in ("connection", "other")
+            and getattr(exc, "code", None) is None
+        ):
             return "stream_interrupted"  # the connection broke under a stream already under way
         return kind
 
