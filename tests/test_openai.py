@@ -36,6 +36,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 import llm_telemetry
+from llm_telemetry.contract import finish_reason_label
 from llm_telemetry.integrations.openai import ChatState, ResponsesState, provider_of
 from llm_telemetry.pricing import Pricer
 from llm_telemetry.record.labels import Admission
@@ -164,8 +165,6 @@ class Expect:
 
 
 Labels = frozenset[tuple[str, str]]
-#: The contract's closed finish-reason set (OpenAI's raw values used here map onto themselves).
-FINISH_LABELS = ("stop", "length", "tool_calls", "content_filter", "refusal")
 
 
 def family(t: Telemetry, name: str) -> dict[Labels, float]:
@@ -214,7 +213,7 @@ def check(t: Telemetry, fp: FakeProvider, e: Expect) -> ReadableSpan:
             assert family(t, tokens) == {key(base, response_model=response_model): value}, name
     missing = live(t, "llm_telemetry_usage_missing_total", base)
     assert missing == ({key(base, reason=e.missing): 1.0} if e.missing else {})
-    finish = collections.Counter(r if r in FINISH_LABELS else "other" for r in e.finish_reasons)
+    finish = collections.Counter(finish_reason_label(r) for r in e.finish_reasons)
     assert live(t, "llm_telemetry_finish_reasons_total", base) == {
         key(base, finish_reason=r): float(n) for r, n in finish.items()
     }

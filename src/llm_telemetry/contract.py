@@ -7,7 +7,7 @@ attribute name. Renaming any value breaks someone's Grafana: extend, never renam
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, NamedTuple
 
 # -- Prometheus label values ------------------------------------------------------------------------
 
@@ -52,6 +52,20 @@ FINISH_REASON_MAP: Final = {
     "tool_use": "tool_calls",
     "content_filter": "content_filter",
     "refusal": "refusal",
+    # Gemini: google-genai's ``FinishReason``, lower-cased.
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "blocklist": "content_filter",
+    "prohibited_content": "content_filter",
+    "spii": "content_filter",
+    "image_safety": "content_filter",
+    "image_prohibited_content": "content_filter",
+    "image_recitation": "content_filter",
+    "model_armor": "content_filter",
+    # Bedrock: Converse's ``stopReason``, Titan's ``completionReason`` lower-cased.
+    "finish": "stop",
+    "guardrail_intervened": "content_filter",
+    "content_filtered": "content_filter",
 }
 
 #: ``llm_telemetry_usage_missing_total{reason}``.
@@ -113,13 +127,32 @@ INTERNAL_STAGES: Final = (
     "push",  # pushing to a Pushgateway (exporters/push.py)
 )
 
-#: Supported SDKs: import name -> integration module (installed in this order).
+
+class Sdk(NamedTuple):
+    """One supported SDK: our integration of it, and where ``llm_telemetry_build_info`` names its version."""
+
+    #: The integration module, installed once the SDK's import name is importable.
+    module: str
+    #: The distribution whose installed version is reported ("" when it is not installed).
+    distribution: str
+    #: Its ``llm_telemetry_build_info`` label.
+    label: str
+
+
+#: Supported SDKs by import name, installed in this order; ``build_info`` labels follow it.
 SDKS: Final = {
-    "openai": "llm_telemetry.integrations.openai",
-    "anthropic": "llm_telemetry.integrations.anthropic",
-    "litellm": "llm_telemetry.integrations.litellm",
-    "instructor": "llm_telemetry.integrations.instructor",
+    "openai": Sdk("llm_telemetry.integrations.openai", "openai", "openai"),
+    "anthropic": Sdk("llm_telemetry.integrations.anthropic", "anthropic", "anthropic"),
+    "litellm": Sdk("llm_telemetry.integrations.litellm", "litellm", "litellm"),
+    "instructor": Sdk("llm_telemetry.integrations.instructor", "instructor", "instructor"),
+    "google.genai": Sdk("llm_telemetry.integrations.google_genai", "google-genai", "google_genai"),
+    # boto3's bedrock-runtime client is botocore's: the hooks are botocore's classes.
+    "botocore": Sdk("llm_telemetry.integrations.bedrock", "boto3", "boto3"),
+    "dspy": Sdk("llm_telemetry.integrations.dspy", "dspy", "dspy"),
 }
+#: ``llm_telemetry_build_info`` labels: existing ones keep their names and order, new SDKs go before
+#: ``prices``.
+BUILD_INFO_LABELS: Final = ("version", *(sdk.label for sdk in SDKS.values()), "prices")
 
 # -- span attribute names ---------------------------------------------------------------------------
 

@@ -50,13 +50,13 @@ _server_at: tuple[str, int] | None = None
 
 
 def sdk_versions() -> dict[str, str]:
-    """Installed versions of the supported SDKs ("" when absent), as ``build_info`` reports them."""
+    """Installed versions of the supported SDKs ("" when absent) by ``build_info`` label."""
     out = {}
-    for sdk in SDKS:
+    for sdk in SDKS.values():
         try:
-            out[sdk] = metadata.version(sdk)
+            out[sdk.label] = metadata.version(sdk.distribution)
         except metadata.PackageNotFoundError:
-            out[sdk] = ""
+            out[sdk.label] = ""
     return out
 
 
@@ -114,8 +114,7 @@ def _prometheus(settings: Settings, pricer: Pricer) -> PrometheusWriter | None:
         return None
     families = _families(settings)
     _registered[id(families.registry)] = families
-    versions = sdk_versions()
-    families.build_info.labels(__version__, *(versions[sdk] for sdk in SDKS), pricer.version).set(1)
+    families.build_info.labels(__version__, *sdk_versions().values(), pricer.version).set(1)
     current = active()
     old = current.metrics if current is not None else None
     if (
@@ -209,9 +208,17 @@ def _on_import(module_name: str, generation: int, sdk: object) -> None:
                 internal_error("hook", exc)
 
 
+def _importable(name: str) -> bool:
+    """``name`` (``google.genai`` included) can be imported; a missing parent package means no."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def _hook_sdks() -> None:
-    for sdk, module_name in SDKS.items():
-        if module_name in _hooked or importlib.util.find_spec(sdk) is None:
+    for sdk, (module_name, _, _) in SDKS.items():
+        if module_name in _hooked or not _importable(sdk):
             continue
         _hooked.add(module_name)
         if sdk in sys.modules:

@@ -17,8 +17,10 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
+from urllib.parse import urlsplit
 
-from ..record import Call, internal_error
+from ..contract import is_cancellation
+from ..record import Call, current_call, internal_error
 from ..streams import AsyncStreamProxy, StreamProxy, StreamRequest, StreamState
 
 __all__ = [
@@ -26,10 +28,12 @@ __all__ = [
     "Endpoint",
     "StreamRequest",
     "async_wrapper",
+    "classified",
     "field",
     "guarded",
     "is_raw_response",
     "refused_locally",
+    "server_of_url",
     "settle",
     "sync_wrapper",
 ]
@@ -90,6 +94,66 @@ def refused_locally(exc: BaseException) -> bool:
     ``TypeError`` (Anthropic's "streaming is required", missing arguments); everything raised after
     a request went out is one of the SDK's own exception classes."""
     return type(exc) is ValueError or type(exc) is TypeError
+
+
+_servers: dict[str, tuple[str | None, int | None]] = {}
+
+
+def server_of_url(url: object) -> tuple[str | None, int | None]:
+    """``server.address`` and ``server.port`` of a base URL (cached per URL; (None, None) if not one)."""
+    if not isinstance(url, str) or not url:
+        return None, None
+    found = _servers.get(url)
+    if found is None:
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        found = (
+            (parts.hostname, port or (443 if parts.scheme == "https" else 80))
+            if parts.hostname
+            else (None, None)
+        )
+        if len(_servers) < 1024:
+            _servers[url] = found
+    return found
+
+
+def classified(error_type: Callable[[BaseException], str]) -> tuple[Invoke, Invoke]:
+    """Sync and async invokes that end a failed call with the SDK's own ``error_type`` of the exception
+    (SDKs whose errors carry no ``status_code``), or discard it when the endpoint says it was refused
+    locally; cancellations are left to the call itself."""
+
+    def failed(exc: BaseException) -> None:
+        call = current_call()
+        if call is None or call.done or is_cancellation(exc):
+            return
+        try:
+            if call.refused is not None and call.refused(exc):
+                call.discard()
+            else:
+                call.fail(exc, error_type(exc))
+        except Exception as err:
+            internal_error("result", err)
+
+    def invoke(wrapped: Callable[..., Any], args: Any, kwargs: dict[str, Any], request: StreamRequest) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        except BaseException as exc:
+            failed(exc)
+            raise
+
+    async def invoke_async(
+        wrapped: Callable[..., Awaitable[Any]], args: Any, kwargs: dict[str, Any], request: StreamRequest
+    ) -> Any:
+        try:
+            return await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            failed(exc)
+            raise
+
+    return invoke, invoke_async
 
 
 #: Result type -> whether it is a raw-response wrapper (a handful of types per SDK: decided once each,

@@ -20,6 +20,7 @@ from prometheus_client.samples import Sample
 from ..config import ConfigError
 from ..contract import (
     BILLED_TOKEN_FAMILIES,
+    BUILD_INFO_LABELS,
     COST_COMPONENTS,
     INTERNAL_STAGES,
     OUTCOMES,
@@ -102,10 +103,19 @@ class Families:
             "cache_read": "Input tokens read from a prompt cache.",
             "cache_write": "Input tokens written to a prompt cache.",
             "reasoning": "Output tokens spent on reasoning or thinking.",
+            "audio_input": "Input tokens that were audio.",
+            "audio_output": "Output tokens that were audio.",
+            "image_input": "Input tokens that were images.",
+            "image_output": "Output tokens that were images.",
         }
+        # The billed units' families are registered here too; their series appear on first non-zero use.
         self.tokens = {
-            field: counter(name, docs[field], token_labels) for field, name in TOKEN_FAMILIES.items()
+            field: counter(name, docs[field], token_labels)
+            for field, name in {**TOKEN_FAMILIES, **BILLED_TOKEN_FAMILIES}.items()
         }
+        self.server_tool_calls = counter(
+            "llm_telemetry_server_tool_calls_total", "Server tool calls billed per call.", (*base, "tool")
+        )
         self.cost = counter(
             "llm_telemetry_cost_usd_total",
             "Estimated spend in USD; components do not overlap.",
@@ -151,7 +161,7 @@ class Families:
             Gauge,
             "llm_telemetry_build_info",
             "Versions of llm-telemetry, the instrumented SDKs and the price data (value 1).",
-            ("version", "openai", "anthropic", "litellm", "instructor", "prices"),
+            BUILD_INFO_LABELS,
             multiprocess_mode="max",
         )
         self.internal_errors = counter(
