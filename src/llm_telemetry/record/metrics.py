@@ -122,10 +122,21 @@ class Families:
             "cache_read": "Input tokens read from a prompt cache.",
             "cache_write": "Input tokens written to a prompt cache.",
             "reasoning": "Output tokens spent on reasoning or thinking.",
+            "audio_input": "Input tokens that were audio.",
+            "audio_output": "Output tokens that were audio.",
+            "image_input": "Input tokens that were images.",
+            "image_output": "Output tokens that were images.",
         }
+        # The billed units' families are registered here but get children only on first non-zero use.
         self.tokens = {
-            field: counter(name, docs[field], token_labels) for field, name in TOKEN_FAMILIES.items()
+            field: counter(name, docs[field], token_labels)
+            for field, name in {**TOKEN_FAMILIES, **BILLED_TOKEN_FAMILIES}.items()
         }
+        self.server_tool_calls = counter(
+            "llm_telemetry_server_tool_calls_total",
+            "Server-side tool calls billed per call (web search, file search, ...).",
+            (*base, "tool"),
+        )
         self.cost = counter(
             "llm_telemetry_cost_usd_total",
             "Estimated spend in USD; components do not overlap.",
