@@ -7,9 +7,11 @@ URL (``https://api.mistral.ai/v1``...): the fake provider's transport sends the 
 provider detection and ``server.address`` see the real host. Each test asserts every token family,
 every cost component, the server tool calls, the provider label and the span's cost source exactly.
 
-Expected costs are computed here from the model's rates in the bundled genai-prices snapshot (USD per
-million tokens, quoted next to each), at a pinned request time: some rates change with the date
-(Mistral's) or the time of day (DeepSeek's off-peak discount).
+The usage objects shared with the parsers' tests live in ``usage_bodies.py``, each cited there;
+envelopes and shapes used once are cited where they are used. Expected costs are computed here from
+the model's rates in the bundled genai-prices snapshot (USD per million tokens, quoted next to each),
+at a pinned request time: some rates change with the date (Mistral's) or the time of day (DeepSeek's
+off-peak discount).
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ from llm_telemetry.testing import (
     Message,
     MessageStream,
     Raw,
+    ResponsesStream,
+    anthropic_usage,
 )
 
+from . import usage_bodies as bodies
 from .conftest import Telemetry
 from .test_never_break import client_at
 
@@ -166,9 +171,6 @@ def completion(model: str, usage: Mapping[str, Any], **extra: Any) -> dict[str, 
 
 # -- Mistral: usage.num_cached_tokens ---------------------------------------------------------------
 
-#: The cache hit as Mistral's current API reports it (vercel/ai packages/mistral/src/
-#: convert-mistral-usage.test.ts, "should map cached tokens from num_cached_tokens").
-MISTRAL_USAGE = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150, "num_cached_tokens": 60}
 MISTRAL_BILL = Bill(
     "mistral_ai",
     "mistral-small-latest",
@@ -185,7 +187,7 @@ def test_mistral_num_cached_tokens(telemetry: Telemetry, fp: FakeProvider) -> No
         "id": "a2984449b4204304a731f30927977d5c",
         "created": 1787865809,
         "model": "mistral-small-latest",
-        "usage": MISTRAL_USAGE,
+        "usage": bodies.MISTRAL_CACHE_HIT,
         "object": "chat.completion",
         "choices": [
             {
@@ -226,7 +228,7 @@ def test_mistral_stream_num_cached_tokens(telemetry: Telemetry, fp: FakeProvider
             {
                 **head,
                 "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "stop"}],
-                "usage": MISTRAL_USAGE,
+                "usage": bodies.MISTRAL_CACHE_HIT,
                 "p": "abcdef",
             },
         )
@@ -399,15 +401,7 @@ def test_an_error_chunk_elsewhere_is_left_to_the_sdk(telemetry: Telemetry, fp: F
 
 
 def test_deepseek_2024_cache_hit_tokens(telemetry: Telemetry, fp: FakeProvider) -> None:
-    # https://api-docs.deepseek.com/guides/kv_cache: "prompt_cache_hit_tokens", "prompt_cache_miss_tokens".
-    usage = {
-        "prompt_tokens": 1000,
-        "completion_tokens": 100,
-        "total_tokens": 1100,
-        "prompt_cache_hit_tokens": 800,
-        "prompt_cache_miss_tokens": 200,
-    }
-    fp.script(body(completion("deepseek-chat", usage, system_fingerprint="fp_a49d71b8a1")))
+    fp.script(body(completion("deepseek-chat", bodies.DEEPSEEK_2024, system_fingerprint="fp_a49d71b8a1")))
     chat(client_at(fp, "https://api.deepseek.com"), "deepseek-chat")
     # genai-prices deepseek-chat 00:30-16:30 UTC: $0.27 input, $0.07 cache hit, $1.1 output.
     cost = {"input": usd(200, 0.27), "cache_read": usd(800, 0.07), "output": usd(100, 1.1)}
@@ -417,16 +411,7 @@ def test_deepseek_2024_cache_hit_tokens(telemetry: Telemetry, fp: FakeProvider) 
 
 
 def test_deepseek_current_shape_stays_exact(telemetry: Telemetry, fp: FakeProvider) -> None:
-    # https://api-docs.deepseek.com/api/create-chat-completion ("usage": both shapes at once).
-    usage = {
-        "prompt_tokens": 1200,
-        "completion_tokens": 300,
-        "total_tokens": 1500,
-        "prompt_tokens_details": {"cached_tokens": 1024},
-        "prompt_cache_hit_tokens": 1024,
-        "prompt_cache_miss_tokens": 176,
-    }
-    fp.script(body(completion("deepseek-chat", usage)))
+    fp.script(body(completion("deepseek-chat", bodies.DEEPSEEK_CURRENT)))
     chat(client_at(fp, "https://api.deepseek.com"), "deepseek-chat")
     cost = {"input": usd(176, 0.27), "cache_read": usd(1024, 0.07), "output": usd(300, 1.1)}
     check(
@@ -449,15 +434,6 @@ def groq_chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -
     }
 
 
-GROQ_X_USAGE = {
-    "queue_time": 0.061348671,
-    "prompt_tokens": 18,
-    "prompt_time": 0.000211569,
-    "completion_tokens": 439,
-    "completion_time": 0.798181818,
-    "total_tokens": 457,
-    "total_time": 0.798393387,
-}
 #: genai-prices groq gemma2-9b-it: $0.2 input, $0.2 output.
 GROQ_BILL = Bill(
     "groq", "gemma2-9b-it", {"input": 18, "output": 439}, {"input": usd(18, 0.2), "output": usd(439, 0.2)}
@@ -476,7 +452,7 @@ def test_groq_stream_with_usage_only_in_x_groq(telemetry: Telemetry, fp: FakePro
             groq_chunk({}, "stop"),
             {
                 **groq_chunk(
-                    {}, "stop", x_groq={"id": "req_01jadadp0femyae9kav1gpkhe8", "usage": GROQ_X_USAGE}
+                    {}, "stop", x_groq={"id": "req_01jadadp0femyae9kav1gpkhe8", "usage": bodies.GROQ_X_USAGE}
                 ),
                 "created": 1729171479,
                 "system_fingerprint": "fp_10c08bf97d",
@@ -497,8 +473,8 @@ def test_groq_current_stream_stays_exact(telemetry: Telemetry, fp: FakeProvider)
             {
                 **groq_chunk({}, None),
                 "choices": [],
-                "usage": GROQ_X_USAGE,
-                "x_groq": {"id": "req_01k", "usage": GROQ_X_USAGE},
+                "usage": bodies.GROQ_X_USAGE,
+                "x_groq": {"id": "req_01k", "usage": bodies.GROQ_X_USAGE},
             },
         )
     )
@@ -509,26 +485,11 @@ def test_groq_current_stream_stays_exact(telemetry: Telemetry, fp: FakeProvider)
 
 # -- xAI: reasoning_tokens outside completion_tokens; cost_in_usd_ticks -------------------------------
 
-#: xAI's usage example (https://docs.x.ai/developers/rate-limits): 32 + 9 + 94 = 135, the 94 reasoning
-#: tokens billed as output on top of completion_tokens (https://docs.x.ai/docs/guides/reasoning).
-XAI_USAGE = {
-    "prompt_tokens": 32,
-    "completion_tokens": 9,
-    "total_tokens": 135,
-    "prompt_tokens_details": {"text_tokens": 32, "audio_tokens": 0, "image_tokens": 0, "cached_tokens": 6},
-    "completion_tokens_details": {
-        "reasoning_tokens": 94,
-        "audio_tokens": 0,
-        "accepted_prediction_tokens": 0,
-        "rejected_prediction_tokens": 0,
-    },
-    "num_sources_used": 0,
-}
 XAI_TOKENS = {"input": 32, "output": 103, "cache_read": 6, "reasoning": 94}
 
 
 def test_xai_reasoning_outside_completion_tokens(telemetry: Telemetry, fp: FakeProvider) -> None:
-    fp.script(body(completion("grok-3-mini", XAI_USAGE, system_fingerprint="fp_6b7b3c6f3b")))
+    fp.script(body(completion("grok-3-mini", bodies.XAI_REASONING, system_fingerprint="fp_6b7b3c6f3b")))
     chat(client_at(fp, "https://api.x.ai/v1"), "grok-3-mini")
     # genai-prices x-ai grok-3-mini: $0.3 input, $0.075 cached input, $0.5 output (reasoning included).
     cost = {"input": usd(26, 0.3), "cache_read": usd(6, 0.075), "output": usd(103, 0.5)}
@@ -537,7 +498,7 @@ def test_xai_reasoning_outside_completion_tokens(telemetry: Telemetry, fp: FakeP
 
 def test_xai_cost_in_usd_ticks_is_the_cost(telemetry: Telemetry, fp: FakeProvider) -> None:
     # https://docs.x.ai/developers/cost-tracking: 1 USD = 10^10 ticks; 37756000 ticks cost $0.0037756.
-    fp.script(body(completion("grok-3-mini", {**XAI_USAGE, "cost_in_usd_ticks": 37756000})))
+    fp.script(body(completion("grok-3-mini", {**bodies.XAI_REASONING, "cost_in_usd_ticks": 37756000})))
     chat(client_at(fp, "https://api.x.ai/v1"), "grok-3-mini")
     check(telemetry, Bill("x_ai", "grok-3-mini", XAI_TOKENS, {"reported": 0.0037756}))
 
@@ -546,10 +507,7 @@ def test_xai_cost_in_usd_ticks_is_the_cost(telemetry: Telemetry, fp: FakeProvide
 
 
 def test_gemini_compatible_endpoint_thinking_in_total(telemetry: Telemetry, fp: FakeProvider) -> None:
-    # https://ai.google.dev/gemini-api/docs/openai maps candidatesTokenCount to completion_tokens and the
-    # total (thinking included) to total_tokens; thinking is billed as output
-    # (https://ai.google.dev/gemini-api/docs/thinking#pricing). Numbers of a recorded gemini-2.5-flash call:
-    # prompt 20, candidates 198, thoughts 405, total 623 (mozilla-ai/any-llm issue #1290).
+    # The endpoint's envelope (https://ai.google.dev/gemini-api/docs/openai) around a recorded usage.
     recorded = {
         "choices": [
             {"finish_reason": "stop", "index": 0, "message": {"content": "Hi.", "role": "assistant"}}
@@ -558,7 +516,7 @@ def test_gemini_compatible_endpoint_thinking_in_total(telemetry: Telemetry, fp: 
         "id": "fake-gemini-id",
         "model": "gemini-2.5-flash",
         "object": "chat.completion",
-        "usage": {"completion_tokens": 198, "prompt_tokens": 20, "total_tokens": 623},
+        "usage": bodies.GEMINI_THINKING,
     }
     fp.script(body(recorded))
     chat(client_at(fp, "https://generativelanguage.googleapis.com/v1beta/openai/"), "gemini-2.5-flash")
@@ -572,17 +530,6 @@ def test_gemini_compatible_endpoint_thinking_in_total(telemetry: Telemetry, fp: 
 
 # -- OpenRouter: usage.cost is the billed amount -------------------------------------------------------
 
-#: https://openrouter.ai/docs/use-cases/usage-accounting ("Response Format").
-OPENROUTER_USAGE = {
-    "completion_tokens": 2,
-    "completion_tokens_details": {"reasoning_tokens": 0},
-    "cost": 0.95,
-    "cost_details": {"upstream_inference_cost": 19},
-    "prompt_tokens": 194,
-    "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-    "total_tokens": 196,
-}
-
 
 @pytest.mark.parametrize(("byok", "charged"), [(False, 0.95), (True, 0.95 + 19)])
 def test_openrouter_usage_cost_is_the_cost(
@@ -590,7 +537,7 @@ def test_openrouter_usage_cost_is_the_cost(
 ) -> None:
     """With the user's own provider key (``is_byok``), ``cost`` is OpenRouter's fee and the provider billed
     ``cost_details.upstream_inference_cost`` to that key: the response cost both."""
-    usage = {**OPENROUTER_USAGE, "is_byok": byok}
+    usage = {**bodies.OPENROUTER_COST, "is_byok": byok}
     fp.script(body(completion("openai/gpt-4o", usage, provider="OpenAI")))
     chat(client_at(fp, "https://openrouter.ai/api/v1"), "openai/gpt-4o")
     check(telemetry, Bill("openrouter", "openai/gpt-4o", {"input": 194, "output": 2}, {"reported": charged}))
@@ -636,15 +583,7 @@ def test_openrouter_stream_usage_only_terminal_chunk(telemetry: Telemetry, fp: F
 
 
 def test_openrouter_cached_and_reasoning_tokens_stay_exact(telemetry: Telemetry, fp: FakeProvider) -> None:
-    # OpenRouter-style usage without cost (infron.ai docs, streaming usage example): priced from genai-prices.
-    usage = {
-        "prompt_tokens": 163,
-        "completion_tokens": 241,
-        "total_tokens": 404,
-        "prompt_tokens_details": {"cached_tokens": 162, "audio_tokens": 0, "cache_write_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 204, "audio_tokens": 0, "image_tokens": 0},
-    }
-    fp.script(body(completion("deepseek/deepseek-r1", usage)))
+    fp.script(body(completion("deepseek/deepseek-r1", bodies.OPENROUTER_CACHED_REASONING)))
     chat(client_at(fp, "https://openrouter.ai/api/v1"), "deepseek/deepseek-r1")
     # genai-prices openrouter deepseek/deepseek-r1: $0.7 input (cache reads too: no cache rate), $2.5 output.
     cost = {"input": usd(1, 0.7), "cache_read": usd(162, 0.7), "output": usd(241, 2.5)}
@@ -656,27 +595,7 @@ def test_openrouter_cached_and_reasoning_tokens_stay_exact(telemetry: Telemetry,
 
 
 def test_openai_audio_tokens_priced_as_audio(telemetry: Telemetry, fp: FakeProvider) -> None:
-    # Chat completion usage with audio in and out (https://platform.openai.com/docs/api-reference/chat/object,
-    # "usage"; https://platform.openai.com/docs/guides/audio).
-    usage = {
-        "prompt_tokens": 45,
-        "completion_tokens": 216,
-        "total_tokens": 261,
-        "prompt_tokens_details": {
-            "cached_tokens": 0,
-            "audio_tokens": 31,
-            "text_tokens": 14,
-            "image_tokens": 0,
-        },
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 175,
-            "text_tokens": 41,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-    }
-    fp.script(body(completion("gpt-audio-2025-08-28", usage, service_tier="default")))
+    fp.script(body(completion("gpt-audio-2025-08-28", bodies.OPENAI_AUDIO, service_tier="default")))
     chat(client_at(fp, "https://api.openai.com/v1"), "gpt-audio", modalities=["text", "audio"])
     # genai-prices openai gpt-audio: text $2.5 in / $10 out, audio $32 in / $64 out.
     cost = {
@@ -836,14 +755,6 @@ def test_anthropic_web_search_requests_cost_per_call(
 
 # -- the images API (gpt-image-1, token-billed): operation image_generation, sync, async and streamed ---
 
-#: The images response usage of https://platform.openai.com/docs/api-reference/images/object ("usage"):
-#: 10 text and 40 image tokens in, 50 image tokens out.
-IMAGES_USAGE = {
-    "total_tokens": 100,
-    "input_tokens": 50,
-    "output_tokens": 50,
-    "input_tokens_details": {"text_tokens": 10, "image_tokens": 40},
-}
 #: genai-prices openai gpt-image-1: text input $5, image input $10, output $40 (no separate image rate).
 IMAGES_BILL = Bill(
     "openai",
@@ -855,7 +766,7 @@ IMAGES_BILL = Bill(
 
 
 def test_images_generate(telemetry: Telemetry, fp: FakeProvider) -> None:
-    fp.script(Images(usage=IMAGES_USAGE))
+    fp.script(Images(usage=bodies.IMAGES))
     result = client_at(fp, "https://api.openai.com/v1").images.generate(
         model="gpt-image-1", prompt="a lighthouse"
     )
@@ -866,7 +777,7 @@ def test_images_generate(telemetry: Telemetry, fp: FakeProvider) -> None:
 
 
 def test_images_edit_raw_response(telemetry: Telemetry, fp: FakeProvider) -> None:
-    fp.script(Images(usage=IMAGES_USAGE))
+    fp.script(Images(usage=bodies.IMAGES))
     client = client_at(fp, "https://api.openai.com/v1")
     raw = client.images.with_raw_response.edit(model="gpt-image-1", image=PNG, prompt="add a boat")
     assert raw.parse().usage.output_tokens == 50  # type: ignore[union-attr]
@@ -877,7 +788,7 @@ def test_images_edit_raw_response(telemetry: Telemetry, fp: FakeProvider) -> Non
 async def test_images_generate_async_stream(telemetry: Telemetry, fp: FakeProvider) -> None:
     # Streamed generation: partial images, then image_generation.completed with the usage
     # (https://platform.openai.com/docs/api-reference/images-streaming).
-    fp.script(ImagesStream(usage=IMAGES_USAGE, partial_images=2))
+    fp.script(ImagesStream(usage=bodies.IMAGES, partial_images=2))
     client = async_client_at(fp, "https://api.openai.com/v1")
     stream = await client.images.generate(
         model="gpt-image-1", prompt="a lighthouse", stream=True, partial_images=2
@@ -892,7 +803,7 @@ async def test_images_generate_async_stream(telemetry: Telemetry, fp: FakeProvid
 
 
 def test_images_edit_stream(telemetry: Telemetry, fp: FakeProvider) -> None:
-    fp.script(ImagesStream(usage=IMAGES_USAGE, partial_images=1))
+    fp.script(ImagesStream(usage=bodies.IMAGES, partial_images=1))
     client = client_at(fp, "https://api.openai.com/v1")
     stream = client.images.edit(model="gpt-image-1", image=PNG, prompt="add a boat", stream=True)
     assert [event.type for event in stream] == ["image_edit.partial_image", "image_edit.completed"]
@@ -900,7 +811,7 @@ def test_images_edit_stream(telemetry: Telemetry, fp: FakeProvider) -> None:
 
 
 async def test_images_edit_async(telemetry: Telemetry, fp: FakeProvider) -> None:
-    fp.script(Images(usage=IMAGES_USAGE))
+    fp.script(Images(usage=bodies.IMAGES))
     client = async_client_at(fp, "https://api.openai.com/v1")
     await client.images.edit(model="gpt-image-1", image=PNG, prompt="add a boat")
     check(telemetry, IMAGES_BILL)
@@ -934,14 +845,8 @@ def test_anthropic_fast_speed(telemetry: Telemetry, fp: FakeProvider) -> None:
 
 def test_anthropic_5m_and_1h_cache_writes_stay_exact(telemetry: Telemetry, fp: FakeProvider) -> None:
     # Prompt caching with both TTLs (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching,
-    # "1-hour cache duration": usage.cache_creation splits the writes by TTL).
-    usage = {
-        "input_tokens": 50,
-        "cache_creation_input_tokens": 2000,
-        "cache_read_input_tokens": 10000,
-        "cache_creation": {"ephemeral_5m_input_tokens": 1500, "ephemeral_1h_input_tokens": 500},
-        "output_tokens": 400,
-    }
+    # "1-hour cache duration": usage.cache_creation splits the writes by TTL), in that shape.
+    usage = anthropic_usage(50, 400, cache_read=10000, cache_write=2000, cache_write_1h=500)
     fp.script(MessageStream(model="claude-sonnet-4-5-20250929", usage=usage))
     with anthropic_client(fp).messages.stream(model="claude-sonnet-4-5", max_tokens=1024, messages=HI) as s:
         s.until_done()
@@ -1040,11 +945,7 @@ def test_litellm_anthropic_1h_cache_writes_and_web_search(telemetry: Telemetry, 
     # The Messages usage (https://docs.anthropic.com/en/api/messages, "usage") with writes split by TTL and
     # web searches, through LiteLLM's Anthropic handler.
     usage = {
-        "input_tokens": 50,
-        "cache_creation_input_tokens": 2000,
-        "cache_read_input_tokens": 10000,
-        "cache_creation": {"ephemeral_5m_input_tokens": 500, "ephemeral_1h_input_tokens": 1500},
-        "output_tokens": 400,
+        **anthropic_usage(50, 400, cache_read=10000, cache_write=2000, cache_write_1h=1500),
         "server_tool_use": {"web_search_requests": 3},
     }
     fp.script(Message(model="claude-sonnet-4-5-20250929", usage=usage))
@@ -1090,12 +991,11 @@ def test_together_usage_on_the_eos_chunk_stays_exact(telemetry: Telemetry, fp: F
             "delta": delta,
         }
 
-    usage = {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30, "cached_tokens": 0}
     fp.script(
         sse(
             {**head, "choices": [choice("Hello", None, 9906)], "usage": None},
             {**head, "choices": [choice(" there.", None, 1070)], "usage": None},
-            {**head, "choices": [choice("", "eos", 128009)], "usage": usage},
+            {**head, "choices": [choice("", "eos", 128009)], "usage": bodies.TOGETHER_EOS},
         )
     )
     chat(client_at(fp, "https://api.together.xyz/v1"), "meta-llama/Llama-3.3-70B-Instruct-Turbo", stream=True)
@@ -1107,15 +1007,8 @@ def test_together_usage_on_the_eos_chunk_stays_exact(telemetry: Telemetry, fp: F
 
 
 def test_fireworks_cached_tokens_stay_exact(telemetry: Telemetry, fp: FakeProvider) -> None:
-    # https://docs.fireworks.ai/guides/prompt-caching: cached prompt tokens in prompt_tokens_details.
     model = "accounts/fireworks/models/llama-v3p1-8b-instruct"
-    usage = {
-        "prompt_tokens": 2048,
-        "completion_tokens": 64,
-        "total_tokens": 2112,
-        "prompt_tokens_details": {"cached_tokens": 1536},
-    }
-    fp.script(body(completion(model, usage)))
+    fp.script(body(completion(model, bodies.FIREWORKS_CACHED)))
     chat(client_at(fp, "https://api.fireworks.ai/inference/v1"), model)
     # genai-prices fireworks llama-v3p1-8b-instruct: $0.2 input and output, no cache rate (input's).
     cost = {"input": usd(512, 0.2), "cache_read": usd(1536, 0.2), "output": usd(64, 0.2)}
@@ -1250,20 +1143,7 @@ def test_azure_prompt_filter_chunk_stays_exact(telemetry: Telemetry, fp: FakePro
 
 
 def test_openai_prediction_tokens_stay_exact(telemetry: Telemetry, fp: FakeProvider) -> None:
-    # https://platform.openai.com/docs/guides/predicted-outputs: rejected prediction tokens are billed as
-    # output and already counted in completion_tokens.
-    usage = {
-        "prompt_tokens": 100,
-        "completion_tokens": 50,
-        "total_tokens": 150,
-        "completion_tokens_details": {
-            "accepted_prediction_tokens": 20,
-            "rejected_prediction_tokens": 5,
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-        },
-    }
-    fp.script(body(completion("gpt-4o-mini-2024-07-18", usage)))
+    fp.script(body(completion("gpt-4o-mini-2024-07-18", bodies.OPENAI_PREDICTION)))
     prediction = {"type": "content", "content": "Hi."}
     chat(client_at(fp, "https://api.openai.com/v1"), "gpt-4o-mini", prediction=prediction)
     # genai-prices openai gpt-4o-mini: $0.15 input, $0.6 output.
@@ -1272,18 +1152,8 @@ def test_openai_prediction_tokens_stay_exact(telemetry: Telemetry, fp: FakeProvi
 
 
 def test_responses_cached_and_reasoning_tokens_stay_exact(telemetry: Telemetry, fp: FakeProvider) -> None:
-    # Responses usage (https://platform.openai.com/docs/api-reference/responses/object, "usage"), streamed:
-    # the usage arrives with response.completed.
-    from llm_telemetry.testing import ResponsesStream
-
-    usage = {
-        "input_tokens": 5200,
-        "input_tokens_details": {"cached_tokens": 4096, "cache_write_tokens": 512},
-        "output_tokens": 812,
-        "output_tokens_details": {"reasoning_tokens": 640},
-        "total_tokens": 6012,
-    }
-    fp.script(ResponsesStream(model="gpt-5-mini-2025-08-07", usage=usage))
+    # Streamed: the usage arrives with response.completed.
+    fp.script(ResponsesStream(model="gpt-5-mini-2025-08-07", usage=bodies.OPENAI_RESPONSES))
     stream = client_at(fp, "https://api.openai.com/v1").responses.create(
         model="gpt-5-mini", input="hi", stream=True
     )
