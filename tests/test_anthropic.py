@@ -17,9 +17,7 @@ import openai
 import pydantic
 import pytest
 import pytest_asyncio
-from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 from prometheus_client import CollectorRegistry
@@ -36,6 +34,8 @@ from llm_telemetry.testing import (
     anthropic_usage,
     openai_usage,
 )
+
+from .conftest import EXPORTER
 
 CLAUDE = "claude-sonnet-4-5-20250929"
 HI = [{"role": "user", "content": "hi"}]
@@ -67,14 +67,8 @@ class Answer(pydantic.BaseModel):
 
 @pytest.fixture(scope="module")
 def exporter() -> InMemorySpanExporter:
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
-        provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
-    exp = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exp))
-    return exp
+    """The session's exporter (conftest): no second processor on the global provider."""
+    return EXPORTER
 
 
 @pytest.fixture

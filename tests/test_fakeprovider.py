@@ -48,8 +48,9 @@ HI: Any = [{"role": "user", "content": "hi"}]
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
-    """What a cut stream raises: the SDKs let the HTTP library's protocol error escape the iterator."""
-    errors: list[type[BaseException]] = []
+    """What a cut stream raises: the HTTP library's protocol error, which most SDK versions let escape
+    the iterator, or openai's ``APIConnectionError`` wrapping it (openai >= 3.5x)."""
+    errors: list[type[BaseException]] = [openai.APIConnectionError]
     for name in ("httpx2", "httpx"):
         with contextlib.suppress(ImportError):
             errors.append(importlib.import_module(name).RemoteProtocolError)

@@ -400,3 +400,26 @@ def test_an_impossible_token_count_is_an_internal_error_not_a_bill(
     assert telemetry.value("llm_telemetry_input_tokens_total") == 0
     assert telemetry.value("llm_telemetry_output_tokens_total") == 3
     assert telemetry.value("llm_telemetry_internal_errors_total", stage="result") == 1
+
+
+@pytest.mark.instrument(otel_metrics=False)  # 2,000 models would fill the session MeterProvider's limit
+def test_any_number_of_unpriced_model_names_keeps_memory_and_logging_bounded(
+    telemetry: Telemetry, caplog: pytest.LogCaptureFixture
+) -> None:
+    from llm_telemetry.record import begin
+    from llm_telemetry.record import telemetry as state
+    from llm_telemetry.usage import Usage
+
+    logged = set(state._logged)
+    try:
+        for n in range(2_000):
+            call = begin("openai", "chat", f"my-own-model-{n}")
+            assert call is not None
+            call.succeed(Usage(input=1, output=1), f"my-own-model-{n}")
+        warnings = [r for r in caplog.records if "no price known" in r.getMessage()]
+        assert 0 < len(warnings) <= state._LOGGED_LIMIT
+        assert len(state._logged) <= state._LOGGED_LIMIT + 1
+    finally:  # the budget is process-wide: give later tests theirs back
+        state._logged.clear()
+        state._logged.update(logged)
+    assert telemetry.value("llm_telemetry_unpriced_requests_total") == 2_000

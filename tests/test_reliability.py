@@ -184,8 +184,32 @@ def test_garbage_usage_never_raises_nor_decrements(telemetry: Telemetry, usage: 
         if value != before.get(key, 0.0):
             grown[key[0]] = grown.get(key[0], 0.0) + value - before.get(key, 0.0)
     assert grown.get("llm_telemetry_requests_total") == 2
-    assert "llm_telemetry_internal_errors_total" not in grown
+    internal = {
+        k[1]: v - before.get(k, 0.0)
+        for k, v in after.items()
+        if k[0] == "llm_telemetry_internal_errors_total"
+    }
+    # Only a count above MAX_TOKENS is an internal error (stage "result"): a provider's bug, never billed.
+    assert all(v == 0 or labels == (("stage", "result"),) for labels, v in internal.items()), internal
+    if any(internal.values()):
+        assert _implausible(usage)
     assert "llm_telemetry_errors_total" not in grown
+
+
+def _implausible(value: Any) -> bool:
+    """Whether a payload holds a number the usage parser must refuse as a token count."""
+    from llm_telemetry.usage import MAX_TOKENS
+
+    if isinstance(value, dict):
+        return any(_implausible(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_implausible(v) for v in value)
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and value == value
+        and value > MAX_TOKENS
+    )
 
 
 # -- (b) threads and (c) asyncio: exact totals ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""/metrics for users who mount it in their own server: the exported WSGI and ASGI apps."""
+"""/metrics: the exported WSGI and ASGI apps, and the standalone server's bounds on idle connections."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import io
 from typing import Any
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 import llm_telemetry
@@ -45,3 +46,31 @@ def test_asgi_app_serves_the_exposition() -> None:
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 200
     assert b"llm_telemetry_probe_total 3.0" in b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_idle_connections_hold_bounded_threads_and_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half-sent or idle connections to /metrics cannot pile up threads, and time out."""
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    from llm_telemetry.exporters import server
+
+    monkeypatch.setattr(server._Handler, "timeout", 0.5)
+    metrics = server.serve(0, "127.0.0.1", CollectorRegistry())
+    port = metrics.server_port
+    try:
+        before = threading.active_count()
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(3 * server.MAX_THREADS)]
+        time.sleep(0.2)
+        assert threading.active_count() - before <= server.MAX_THREADS
+        for sock in idle:  # each is dropped after the timeout (EOF), oldest first
+            sock.settimeout(10)
+            assert sock.recv(1) == b""
+            sock.close()
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        assert body.startswith(b"#") or body == b""
+    finally:
+        metrics.shutdown()
+        metrics.server_close()

@@ -30,6 +30,7 @@ from .exporters.server import MetricsServer, multiprocess_enabled, serve
 from .integrations._patch import HOOKS
 from .pricing import Pricer, load_overrides
 from .record import Telemetry, active, install, internal_error
+from .record.labels import Admission
 from .record.metrics import Families, PrometheusWriter
 from .record.otel_metrics import OTelMetricsWriter
 from .record.spans import SpanWriter
@@ -117,12 +118,31 @@ def _prometheus(settings: Settings, pricer: Pricer) -> PrometheusWriter | None:
     families.build_info.labels(__version__, *(versions[sdk] for sdk in SDKS), pricer.version).set(1)
     current = active()
     old = current.metrics if current is not None else None
-    if old is not None and old.families is families and old.max_label_sets == settings.max_label_sets:
+    if (
+        old is not None
+        and old.families is families
+        and old.admission.max_label_sets == settings.max_label_sets
+    ):
         return old  # keep label-set admissions across re-configuration
-    writer = PrometheusWriter(families, settings.max_label_sets)
+    writer = PrometheusWriter(
+        families, Admission(families.attribute_names, settings.max_label_sets, families.series_folded)
+    )
     if old is not None:
         old.successor = writer  # requests under way when the labels changed end in the new families
     return writer
+
+
+def _admission(settings: Settings, metrics: PrometheusWriter | None) -> Admission:
+    """The Prometheus writer's (its fold counter included), else one for the OTel metrics alone."""
+    if metrics is not None:
+        return metrics.admission
+    current = active()
+    old = current.admission if current is not None else None
+    same = old is not None and (old.attribute_names, old.max_label_sets) == (
+        settings.metric_attributes,
+        settings.max_label_sets,
+    )
+    return old if same and old is not None else Admission(settings.metric_attributes, settings.max_label_sets)
 
 
 def _writers(settings: Settings, metrics: PrometheusWriter | None) -> tuple[tuple[Writer, ...], Any]:
@@ -135,11 +155,13 @@ def _writers(settings: Settings, metrics: PrometheusWriter | None) -> tuple[tupl
         provider = settings.tracer_provider or trace.get_tracer_provider()
         tracer = provider.get_tracer("llm_telemetry", __version__)
         opt_in = os.environ.get("OTEL_SEMCONV_STABILITY_OPT_IN", "")
-        writers.append(SpanWriter(tracer, legacy_system="gen_ai_latest_experimental" not in opt_in))
-    if settings.otel_metrics:
-        meter_provider = settings.meter_provider or otel_metrics.get_meter_provider()
+        legacy = "gen_ai_latest_experimental" not in opt_in
+        writers.append(SpanWriter(tracer, legacy, global_provider=settings.tracer_provider is None))
+    meter_provider = settings.meter_provider or otel_metrics.get_meter_provider()
+    if settings.otel_metrics and not isinstance(meter_provider, otel_metrics.NoOpMeterProvider):
         meter = meter_provider.get_meter("llm_telemetry", __version__)
-        writers.append(OTelMetricsWriter(meter, settings.metric_attributes))
+        global_provider = settings.meter_provider is None
+        writers.append(OTelMetricsWriter(meter, settings.metric_attributes, global_provider))
     return tuple(writers), tracer
 
 
@@ -224,7 +246,7 @@ def instrument(**options: Unpack[Options]) -> None:
         if move:
             _move_server(server, settings)
         writers, tracer = _writers(settings, metrics)
-        install(Telemetry(settings, writers, metrics, pricer, tracer))
+        install(Telemetry(settings, writers, metrics, pricer, _admission(settings, metrics), tracer))
         _ensure_worker()
         _hook_sdks()
         push.start(settings)

@@ -75,7 +75,6 @@ class StreamState:
         "hide_usage_chunk",
         "response_id",
         "response_model",
-        "started",
         "text",
         "usage",
         "usage_requested",
@@ -95,8 +94,6 @@ class StreamState:
         self.finish_reasons: dict[int, str] = {}
         #: The response is complete: every choice finished, or a terminal event arrived.
         self.complete = False
-        #: At least one chunk arrived (a failure after that is an interrupted stream).
-        self.started = False
         #: :meth:`observe` failed on some chunk: a missing terminal event proves nothing.
         self.blind = False
         #: Output text pieces, kept only when the user opted into content capture.
@@ -153,13 +150,23 @@ class StreamState:
         except Exception as err:
             internal_error("stream_end", err)
 
+    def finished(self, index: int, reason: str) -> None:
+        """Choice ``index`` ended with ``reason``; once every choice has, the response is complete
+        (its time is the last output's, for time per output token)."""
+        self.finish_reasons[index] = reason
+        if len(self.finish_reasons) >= self.choices and not self.complete:
+            self.complete = True
+            self.call.output_done()
+
     def reasons(self) -> list[str]:
         """The finish reasons in choice order."""
         return [self.finish_reasons[i] for i in sorted(self.finish_reasons)]
 
     def _error_type(self, exc: BaseException) -> str:
         error_type = classify(exc)
-        if self.started and error_type == "connection":  # the SDK wraps a dropped body as a connection error
+        # A body dropped after chunks arrived: newer SDKs wrap it as a connection error.
+        started = self.response_id is not None or self.response_model is not None or self.call.first_output
+        if started and error_type == "connection":
             return "stream_interrupted"
         return error_type
 
@@ -169,12 +176,17 @@ def _observe(state: StreamState, chunk: Any) -> bool:
     try:
         return state.observe(chunk)
     except Exception as err:
-        internal_error("stream_chunk", err)
-        state.blind = True
-        try:
-            return state.restore(chunk)
-        except Exception:
-            return False
+        return _observe_failed(state, chunk, err)
+
+
+def _observe_failed(state: StreamState, chunk: Any, err: Exception) -> bool:
+    """After :meth:`StreamState.observe` failed on ``chunk``: count it, go blind, hide only what is ours."""
+    internal_error("stream_chunk", err)
+    state.blind = True
+    try:
+        return state.restore(chunk)
+    except Exception:
+        return False
 
 
 # -- reading on without blocking ------------------------------------------------------------------
@@ -264,9 +276,12 @@ class _Chunks:
             except BaseException as exc:
                 state.end("stopped" if is_cancellation(exc) else "error", exc)
                 raise
-            state.started = True
-            if not _observe(state, chunk):
-                return chunk
+            try:  # the stream observer's guard, inlined: this runs for every chunk
+                if not state.observe(chunk):
+                    return chunk
+            except Exception as err:
+                if not _observe_failed(state, chunk, err):
+                    return chunk
 
 
 class StreamProxy(wrapt.ObjectProxy[Any]):
@@ -337,9 +352,12 @@ class AsyncStreamProxy(wrapt.ObjectProxy[Any]):
             except BaseException as exc:
                 state.end("stopped" if is_cancellation(exc) else "error", exc)
                 raise
-            state.started = True
-            if not _observe(state, chunk):
-                return chunk
+            try:  # the stream observer's guard, inlined: this runs for every chunk
+                if not state.observe(chunk):
+                    return chunk
+            except Exception as err:
+                if not _observe_failed(state, chunk, err):
+                    return chunk
 
     async def close(self) -> None:
         state = self._self_state

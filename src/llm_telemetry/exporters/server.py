@@ -68,6 +68,9 @@ class MetricsServer(ThreadingMixIn, WSGIServer):
             self._slots.release()
             raise
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A scraper that hangs up or times out is not worth a traceback on the application's stderr."""
+
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)

@@ -92,9 +92,18 @@ def refused_locally(exc: BaseException) -> bool:
     return type(exc) is ValueError or type(exc) is TypeError
 
 
+#: Result type -> whether it is a raw-response wrapper (a handful of types per SDK: decided once each,
+#: since a failed ``hasattr`` on a pydantic model costs microseconds).
+_raw_types: dict[type, bool] = {}
+
+
 def is_raw_response(result: Any) -> bool:
     """True for Stainless SDKs' ``with_raw_response`` / ``with_streaming_response`` wrappers."""
-    return hasattr(result, "http_response") and hasattr(result, "_parsed_by_type")
+    cls = type(result)
+    found = _raw_types.get(cls)
+    if found is None:
+        found = _raw_types[cls] = hasattr(result, "http_response") and hasattr(result, "_parsed_by_type")
+    return found
 
 
 def _replace_parsed(raw: Any, parsed: Any, replacement: Any) -> None:

@@ -121,16 +121,13 @@ class MessagesState(StreamState):
     def observe(self, event: Any) -> bool:
         kind = event.type
         if kind == "content_block_delta":
-            if event.delta.type in _OUTPUT_DELTAS:
-                self.call.output_seen()
-                if self.text is not None and event.delta.type == "text_delta":
-                    self.text.append(event.delta.text)
+            if self.call.first_output is None or self.text is not None:  # until the first token only
+                self._output(event.delta)
         elif kind == "message_delta":
             self.merge(event.usage)
             reason = event.delta.stop_reason
             if reason:
-                self.finish_reasons[0] = reason
-                self.complete = True
+                self.finished(0, reason)
         elif kind == "message_start":
             message = event.message
             self.response_model = message.model
@@ -139,6 +136,12 @@ class MessagesState(StreamState):
         elif kind == "message_stop":
             self.complete = True
         return False
+
+    def _output(self, delta: Any) -> None:
+        if delta.type in _OUTPUT_DELTAS:
+            self.call.output_seen()
+            if self.text is not None and delta.type == "text_delta":
+                self.text.append(delta.text)
 
     def merge(self, usage: Any) -> None:
         """Take the non-null raw usage fields of one event (a few per stream, never per chunk)."""
@@ -207,48 +210,53 @@ class _Deferred:
         return self.make().__await__()
 
 
-def _sync_stream(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    manager = wrapped(*args, **kwargs)
-    if active() is None:
+def _owned_request(request: Any, instance: Any, args: Any, kwargs: Any) -> Callable[[], Any]:
+    """The manager's pending request (a callable), sent as a recorded call whose stream we proxy."""
+
+    def api_request() -> Any:
+        call, _ = _prepare(STREAM, instance, args, kwargs)
+        if call is None:
+            return request()
+        with call:
+            raw = request()
+        return settle(STREAM, call, raw, raw, NO_STREAM_REQUEST, StreamProxy)
+
+    return api_request
+
+
+def _owned_request_async(request: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """:func:`_owned_request` for the async manager, whose pending request is an awaitable."""
+
+    async def api_request() -> Any:
+        call, _ = _prepare(STREAM, instance, args, kwargs)
+        if call is None:
+            return await request
+        with call:
+            raw = await request
+        return settle(STREAM, call, raw, raw, NO_STREAM_REQUEST, AsyncStreamProxy)
+
+    return _Deferred(api_request)
+
+
+def _stream_manager(owned: Callable[[Any, Any, Any, Any], Any]) -> Callable[..., Any]:
+    """Wraps ``messages.stream()``: the manager it returns sends its request only when entered."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+        manager = wrapped(*args, **kwargs)
+        if active() is None:
+            return manager
+        try:
+            name = _pending_request(manager)
+            setattr(manager, name, owned(getattr(manager, name), instance, args, kwargs))
+        except Exception as exc:
+            internal_error("begin", exc)
         return manager
-    try:
-        name = _pending_request(manager)
-        request = getattr(manager, name)
 
-        def api_request() -> Any:
-            call, _ = _prepare(STREAM, instance, args, kwargs)
-            if call is None:
-                return request()
-            with call:
-                raw = request()
-            return settle(STREAM, call, raw, raw, NO_STREAM_REQUEST, StreamProxy)
-
-        setattr(manager, name, api_request)
-    except Exception as exc:
-        internal_error("begin", exc)
-    return manager
+    return wrapper
 
 
-def _async_stream(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    manager = wrapped(*args, **kwargs)
-    if active() is None:
-        return manager
-    try:
-        name = _pending_request(manager)
-        request = getattr(manager, name)
-
-        async def api_request() -> Any:
-            call, _ = _prepare(STREAM, instance, args, kwargs)
-            if call is None:
-                return await request
-            with call:
-                raw = await request
-            return settle(STREAM, call, raw, raw, NO_STREAM_REQUEST, AsyncStreamProxy)
-
-        setattr(manager, name, _Deferred(api_request))
-    except Exception as exc:
-        internal_error("begin", exc)
-    return manager
+_sync_stream = _stream_manager(_owned_request)
+_async_stream = _stream_manager(_owned_request_async)
 
 
 # -- the SDK's own span ---------------------------------------------------------------------------

@@ -97,24 +97,32 @@ class LiteLLMState(StreamState):
             self.response_model = _field(chunk, "model") or None
             self.response_id = _field(chunk, "id") or None
         choices = chunk.choices
+        if choices and self.call.first_output is None:  # until the first token only
+            self._output(choices)
         for position, choice in enumerate(choices):
-            delta = _field(choice, "delta")
-            if delta is None:
-                if _field(choice, "text"):
-                    self.call.output_seen()
-            elif (
-                _field(delta, "content") or _field(delta, "tool_calls") or _field(delta, "reasoning_content")
-            ):
-                self.call.output_seen()
             reason = _field(choice, "finish_reason")
             if reason:
                 index = _field(choice, "index")
-                self.finish_reasons[index if isinstance(index, int) else position] = reason
-                self.complete = len(self.finish_reasons) >= self.choices
+                self.finished(index if isinstance(index, int) else position, reason)
         usage = _field(chunk, "usage")  # chat chunks carry no usage at all unless it was asked for
         if usage is not None and self._provider_reported():
             self.usage = from_litellm(usage, self.call.provider, _field(chunk, "service_tier"))
         return compat.hides(self.hide_usage_chunk, self.complete, bool(choices))
+
+    def _output(self, choices: Any) -> None:
+        for choice in choices:
+            delta = _field(choice, "delta")
+            if delta is None:
+                seen = _field(choice, "text")
+            else:
+                seen = (
+                    _field(delta, "content")
+                    or _field(delta, "tool_calls")
+                    or _field(delta, "reasoning_content")
+                )
+            if seen:
+                self.call.output_seen()
+                return
 
     def restore(self, chunk: Any) -> bool:
         """Asking for usage only adds the usage chunk: hide it even if :meth:`observe` failed."""

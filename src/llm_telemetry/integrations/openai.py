@@ -12,7 +12,6 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from time import perf_counter
 from typing import Any
 
 from .. import content
@@ -108,28 +107,12 @@ class ChatState(StreamState):
             self.response_model = getattr(chunk, "model", None) or None
             self.response_id = getattr(chunk, "id", None) or None
         choices = chunk.choices
-        for choice in choices or ():
-            delta = getattr(choice, "delta", None)
-            if delta is None:  # legacy completions carry text on the choice
-                if getattr(choice, "text", None):
-                    self.call.output_seen()
-                    if self.text is not None:
-                        self.text.append(choice.text)
-            elif type(delta) is dict:  # a server's odd shape that the SDK did not turn into a model
-                if delta.get("content") or delta.get("tool_calls") or delta.get("refusal"):
-                    self.call.output_seen()
-            elif delta.content or delta.tool_calls or getattr(delta, "refusal", None):
-                call = self.call  # Call.output_seen() inlined: this runs for nearly every chunk
-                now = perf_counter()
-                if call.first_output is None:
-                    call.first_output = now
-                call.last_output = now
-                if self.text is not None and delta.content:
-                    self.text.append(delta.content)
-            reason = choice.finish_reason
-            if reason:
-                self.finish_reasons[getattr(choice, "index", 0) or 0] = reason
-                self.complete = len(self.finish_reasons) >= self.choices
+        if choices:
+            if self.call.first_output is None or self.text is not None:  # until the first token only
+                self._output(choices)
+            for choice in choices:
+                if choice.finish_reason:
+                    self.finished(choice.index or 0, choice.finish_reason)
         usage = chunk.usage
         if usage is not None:
             self.usage = from_openai_chat(usage, self.call.provider, getattr(chunk, "service_tier", None))
@@ -143,6 +126,19 @@ class ChatState(StreamState):
             chunk.__pydantic_fields_set__.discard("usage")  # so ``model_dump(exclude_unset=True)`` agrees
             return False
         return self._hidden(chunk)
+
+    def _output(self, choices: Any) -> None:
+        """Output in these choices: the first token's time, and the text when capturing content."""
+        for choice in choices:
+            delta = choice.delta
+            if type(delta) is dict:  # a server's odd shape that the SDK did not turn into a model
+                content, seen = delta.get("content"), delta.get("tool_calls") or delta.get("refusal")
+            else:
+                content, seen = delta.content, delta.tool_calls or getattr(delta, "refusal", None)
+            if content or seen:
+                self.call.output_seen()
+                if self.text is not None and content:
+                    self.text.append(content)
 
     def _hidden(self, chunk: Any) -> bool:
         """A choice-less chunk once the response is complete: ours to hide, unless sent anyway."""
@@ -161,6 +157,19 @@ class ChatState(StreamState):
             chunk.__pydantic_fields_set__.discard("usage")
             return False
         return chunk.usage is not None or self.complete
+
+
+class TextState(ChatState):
+    """Legacy Completions chunks: the text rides on the choice, not on a delta."""
+
+    __slots__ = ()
+
+    def _output(self, choices: Any) -> None:
+        for choice in choices:
+            if choice.text:
+                self.call.output_seen()
+                if self.text is not None:
+                    self.text.append(choice.text)
 
 
 def _read_error_events(stream: Any, state: ChatState) -> None:
@@ -227,8 +236,7 @@ class ResponsesState(StreamState):
             self.response_model = response.model
             self.response_id = response.id
             self.usage = _responses_usage(self.call, response)
-            self.finish_reasons[0] = responses_finish_reason(response)
-            self.complete = True
+            self.finished(0, responses_finish_reason(response))
             if kind == "response.failed":
                 self.failed = _responses_error(response)
         elif kind == "response.created":
@@ -250,11 +258,10 @@ class ImagesState(StreamState):
     __slots__ = ()
 
     def observe(self, event: Any) -> bool:
-        if self.call.first_output is None:  # the first image; no per-token pace: an image arrives whole
-            self.call.output_seen()
+        self.call.output_seen()  # the first image gives the time to first token
         if getattr(event, "type", None) in ("image_generation.completed", "image_edit.completed"):
             self.usage = from_openai_images(getattr(event, "usage", None))
-            self.complete = True
+            self.complete = True  # no output_done(): an image arrives whole, there is no per-token pace
         return False
 
 
@@ -356,7 +363,7 @@ def _finish_images(call: Call, result: Any) -> None:
 
 
 CHAT = Endpoint("chat", _finish_chat, ChatState, refused=refused_locally)
-TEXT = Endpoint("text_completion", _finish_chat, ChatState, refused=refused_locally)
+TEXT = Endpoint("text_completion", _finish_chat, TextState, refused=refused_locally)
 RESPONSES = Endpoint("chat", _finish_responses, ResponsesState, refused=refused_locally)
 EMBEDDINGS = Endpoint("embeddings", _finish_embeddings, refused=refused_locally)
 IMAGES = Endpoint("image_generation", _finish_images, ImagesState, refused=refused_locally)
@@ -386,7 +393,7 @@ def _prepare(
         return None, NO_STREAM_REQUEST
     if call.captures:
         _capture_request(call, kwargs)
-    if not stream or ep.state is not ChatState:
+    if not stream or ep.state not in (ChatState, TextState):
         return call, NO_STREAM_REQUEST
     return call, compat.ask_for_usage(
         kwargs, tel.settings.inject_stream_usage, client.address, client.azure_version
@@ -427,7 +434,8 @@ def patches() -> list[Patch]:
         (EMBEDDINGS, embeddings.Embeddings, embeddings.AsyncEmbeddings, ("create",)),
         (IMAGES, images.Images, images.AsyncImages, ("generate", "edit")),
     ):
-        invoke, invoke_async = (compat.invoke, compat.invoke_async) if ep.state is ChatState else (None, None)
+        asks = ep.state in (ChatState, TextState)  # streams that may be asked for their usage chunk
+        invoke, invoke_async = (compat.invoke, compat.invoke_async) if asks else (None, None)
         for name in names:
             if name in vars(sync_cls):
                 out.append(Patch(sync_cls, name, sync_wrapper(ep, _prepare, invoke)))

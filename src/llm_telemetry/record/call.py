@@ -98,6 +98,7 @@ class Call:
         "attrs",
         "done",
         "first_output",
+        "key",
         "last_output",
         "operation",
         "provider",
@@ -134,7 +135,9 @@ class Call:
         self.last_output = 0.0
         #: Tells an SDK's local refusal (raised before anything was sent) from a failed request.
         self.refused: Callable[[BaseException], bool] | None = None
-        self.attrs = current_attributes()
+        self.attrs = attrs = current_attributes()
+        #: The admitted (or folded) base label values every family records this call under.
+        self.key = tel.admission.key(provider, self.request_model, operation, attrs)
         self.series: _Series | None = None
         self.span: trace.Span | None = None
         self._current_token: Token[Call | None] | None = None
@@ -175,11 +178,14 @@ class Call:
         self._each("retry", error_type)
 
     def output_seen(self) -> None:
-        """A stream chunk carrying output arrived (the first one gives time to first token)."""
-        now = perf_counter()
+        """A stream chunk carrying output arrived: the first one gives the time to first token."""
         if self.first_output is None:
-            self.first_output = now
-        self.last_output = now
+            self.first_output = perf_counter()
+
+    def output_done(self) -> None:
+        """The streamed response is complete: its time closes the time per output token."""
+        if self.first_output is not None:
+            self.last_output = perf_counter()
 
     @property
     def captures(self) -> bool:

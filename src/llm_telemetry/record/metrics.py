@@ -25,19 +25,16 @@ from ..contract import (
     PRECREATED_COST_COMPONENTS,
     TOKEN_FAMILIES,
     finish_reason_label,
-    valid_text,
 )
+from .labels import BASE_LABELS, OTHER, Admission, model_label
 
 if TYPE_CHECKING:
     from .call import Call, Ending, Request
 
-__all__ = ["OTHER", "Families", "PrometheusWriter", "label_value", "model_label"]
+__all__ = ["Families", "PrometheusWriter"]
 
-OTHER = "_OTHER"
 #: Distinct response models kept per base label set before they fold too (providers' dated snapshots).
 MAX_RESPONSE_MODELS = 32
-MAX_LABEL_LENGTH = 128
-BASE_LABELS = ("provider", "request_model", "operation")
 
 DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84,
@@ -51,24 +48,6 @@ _PRECREATED = {
     "embeddings": ("input",),
 }
 _ALL_TOKENS = tuple(TOKEN_FAMILIES)
-
-
-def label_value(value: object) -> str:
-    """A label value prometheus-client can always expose: a bounded, valid UTF-8 string.
-
-    One lone surrogate (a truncated emoji in a tenant name, a provider's broken ``model``) would
-    otherwise make every later scrape of the whole registry fail.
-    """
-    text = value if isinstance(value, str) else str(value)
-    return valid_text(text[:MAX_LABEL_LENGTH])
-
-
-def model_label(name: object) -> str:
-    """A model label value: whitespace and case normalized, bounded, valid UTF-8, never guessed."""
-    if not isinstance(name, str):
-        return "unknown"
-    value = name.strip().lower()
-    return label_value(value) if value else "unknown"
 
 
 class _Counter(Counter):
@@ -322,32 +301,15 @@ class PrometheusWriter:
 
     stage = "metrics"
 
-    def __init__(self, families: Families, max_label_sets: int) -> None:
+    def __init__(self, families: Families, admission: Admission) -> None:
         self.families = families
-        self.max_label_sets = max_label_sets
-        self.attribute_names = families.attribute_names
-        self._admitted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: The admission the call keys were made with (a successor re-keys calls it takes over).
+        self.admission = admission
         self._series: dict[tuple[tuple[str, ...], bool], _Series] = {}
         self._lock = threading.Lock()
         #: The writer that replaced this one when the label configuration changed: requests that
         #: were under way then are recorded there, in the families a scrape still sees.
         self.successor: PrometheusWriter | None = None
-
-    def admit(self, raw: tuple[str, ...]) -> tuple[str, ...]:
-        """The label values to record ``raw`` under: itself (made valid) if admitted, else folded."""
-        found = self._admitted.get(raw)
-        if found is not None:
-            return found
-        key = tuple(label_value(v) for v in raw)
-        with self._lock:
-            found = self._admitted.get(raw)
-            if found is not None:
-                return found
-            if len(self._admitted) < self.max_label_sets:
-                self._admitted[raw] = key
-                return key
-        self.families.series_folded.inc()
-        return (key[0], OTHER, key[2], *(OTHER for _ in key[3:]))
 
     def series(self, key: tuple[str, ...], stream: bool) -> _Series:
         """Bound children for an admitted base label set; created (at zero) on first sight."""
@@ -360,11 +322,7 @@ class PrometheusWriter:
         return found
 
     def begin(self, call: Call, request: Request | None = None) -> None:
-        raw: tuple[str, ...] = (call.provider, model_label(call.request_model), call.operation)
-        if self.attribute_names:
-            attrs = call.attrs
-            raw += tuple(attrs.get(n, "") for n in self.attribute_names)
-        series = self.series(self.admit(raw), call.stream)
+        series = self.series(call.key, call.stream)
         series.in_flight.inc()
         call.series = series
 
@@ -411,6 +369,7 @@ class PrometheusWriter:
         writer = self
         while writer.successor is not None:
             writer = writer.successor
+        call.key = writer.admission.key(call.provider, call.request_model, call.operation, call.attrs)
         writer.begin(call)
         writer.end(call, e)
 

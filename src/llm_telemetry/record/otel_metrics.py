@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import metrics
 from opentelemetry.metrics import Meter
 
 from ..contract import BILLED_TOKEN_FAMILIES, TOKEN_FAMILIES, GenAI
+from .labels import BASE_LABELS, OTHER, model_label
 
 if TYPE_CHECKING:
     from .call import Call, Ending, Request
@@ -21,6 +23,12 @@ __all__ = ["OTelMetricsWriter"]
 
 _TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
 _DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
+
+
+try:  # the API's placeholder until an application sets a MeterProvider
+    from opentelemetry.metrics._internal import _PROXY_METER_PROVIDER as _PLACEHOLDER
+except ImportError:  # pragma: no cover - another opentelemetry-api layout: always record
+    _PLACEHOLDER = None  # type: ignore[assignment]
 
 
 def _otel_name(family: str) -> str:
@@ -33,9 +41,12 @@ class OTelMetricsWriter:
 
     stage = "otel_metrics"
 
-    def __init__(self, meter: Meter, attribute_names: tuple[str, ...]) -> None:
-        #: Only the declared attribution names become metric attributes (bounded, as in Prometheus).
-        self.attribute_names = attribute_names
+    def __init__(self, meter: Meter, attribute_names: tuple[str, ...], global_provider: bool) -> None:
+        #: The meter comes from the global provider, which may still be the API's placeholder: then
+        #: recording would only build attribute dicts for instruments that drop them.
+        self.global_provider = global_provider
+        #: The base label names (declared attribution names included), in the order of ``Call.key``.
+        self.names = (*BASE_LABELS, *attribute_names)
         self.token_usage = meter.create_histogram(
             "gen_ai.client.token.usage",
             unit="{token}",
@@ -78,12 +89,16 @@ class OTelMetricsWriter:
         """Nothing to record until the call ends."""
 
     def retry(self, call: Call, error_type: str) -> None:
+        if self.global_provider and metrics.get_meter_provider() is _PLACEHOLDER:
+            return
         self.retries.add(1, {**self._base(call), "error_type": error_type})
 
     def discard(self, call: Call) -> None:
         """Nothing was recorded at begin."""
 
     def end(self, call: Call, e: Ending) -> None:
+        if self.global_provider and metrics.get_meter_provider() is _PLACEHOLDER:
+            return
         base = self._base(call)
         duration = e.time - call.start
         self.requests.add(1, {**base, "stream": call.stream, "outcome": e.outcome})
@@ -91,13 +106,17 @@ class OTelMetricsWriter:
         semconv: dict[str, Any] = {
             GenAI.OPERATION_NAME: call.operation,
             GenAI.PROVIDER_NAME: call.provider,
-            GenAI.REQUEST_MODEL: call.request_model,
+            GenAI.REQUEST_MODEL: base["request_model"],
         }
+        # A folded request model folds its response model too: the label set stays bounded.
+        response_model = (
+            OTHER if base["request_model"] == OTHER else model_label(e.response_model or call.request_model)
+        )
         if e.response_model:
-            semconv[GenAI.RESPONSE_MODEL] = e.response_model
+            semconv[GenAI.RESPONSE_MODEL] = response_model
         usage = e.usage
         if usage is not None:
-            model = {**base, "response_model": e.response_model or call.request_model}
+            model = {**base, "response_model": response_model}
             billed = usage.billed
             for field, counter in self.tokens.items():
                 value = getattr(usage, field) if field in TOKEN_FAMILIES else getattr(billed, field, None)
@@ -120,13 +139,6 @@ class OTelMetricsWriter:
         self.operation_duration.record(duration, semconv)
 
     def _base(self, call: Call) -> dict[str, Any]:
-        """The contract's base labels, as OTel attributes (declared attribution names included)."""
-        base: dict[str, Any] = {
-            "provider": call.provider,
-            "request_model": call.request_model,
-            "operation": call.operation,
-        }
-        attrs = call.attrs
-        for name in self.attribute_names:
-            base[name] = attrs.get(name, "")
-        return base
+        """The contract's base labels as OTel attributes: the admitted (or folded) values, so the
+        OTel SDK's own cardinality limit is never what decides."""
+        return dict(zip(self.names, call.key, strict=True))

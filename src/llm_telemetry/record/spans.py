@@ -52,12 +52,16 @@ class SpanWriter:
 
     stage = "span"
 
-    def __init__(self, tracer: trace.Tracer, legacy_system: bool) -> None:
+    def __init__(self, tracer: trace.Tracer, legacy_system: bool, global_provider: bool) -> None:
         self.tracer = tracer
         #: Before the GenAI conventions settled, ``gen_ai.system`` named the provider.
         self.legacy_system = legacy_system
+        #: The tracer comes from the global provider, which may still be the API's placeholder.
+        self.global_provider = global_provider
 
     def begin(self, call: Call, request: Request) -> None:
+        if self.global_provider and type(trace.get_tracer_provider()) is trace.ProxyTracerProvider:
+            return  # no OpenTelemetry SDK configured (yet): a span would go nowhere
         attrs: dict[str, Any] = {
             GenAI.OPERATION_NAME: call.operation,
             GenAI.PROVIDER_NAME: call.provider,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..pricing import Pricer
     from .call import Call, Ending, Request
+    from .labels import Admission
     from .metrics import PrometheusWriter
 
 __all__ = ["Telemetry", "Writer", "active", "install", "internal_error", "log_once"]
@@ -51,6 +52,8 @@ class Telemetry:
     #: The Prometheus writer, when metrics are on (internal errors are counted there).
     metrics: PrometheusWriter | None
     pricer: Pricer
+    #: The cardinality guard shared by every family.
+    admission: Admission
     #: The tracer of the span writer, when spans are on (for layers' own INTERNAL spans).
     tracer: Tracer | None
 

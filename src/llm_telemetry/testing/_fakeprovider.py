@@ -26,6 +26,7 @@ import json
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -855,6 +856,11 @@ def _strict_rejection(mode: str | None, req: _Request) -> _Body | None:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a test cutting a stream) is not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
     def __init__(self, address: tuple[str, int], provider: FakeProvider) -> None:
         self.provider = provider
