@@ -66,3 +66,47 @@ def test_first_sight_creates_zero_series(telemetry: Telemetry, client: openai.Op
     assert components == {"input", "cache_read", "cache_write", "output", "request"}
     for family in ("cache_write", "reasoning"):
         assert [v for _, v in telemetry.samples(f"llm_telemetry_{family}_tokens_total")] == [0.0]
+
+
+def _samples_per_label_set(telemetry: Telemetry) -> dict[str, int]:
+    """Samples in the exposition carrying the base labels, by family (per-process families apart)."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = generate_latest(telemetry.registry).decode()
+    counts: dict[str, int] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if "request_model" in sample.labels:
+                counts[family.name] = counts.get(family.name, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("stream", "operation", "expected"),
+    [(False, "chat", 36), (True, "chat", 62), (False, "embeddings", 28)],
+    ids=["chat", "stream", "embeddings"],
+)
+def test_series_per_label_set_stay_within_the_budget(
+    telemetry: Telemetry, stream: bool, operation: str, expected: int
+) -> None:
+    """Contract v1.1: at most 40 samples per base label set and response model for a non-streamed chat
+    call (what cannot apply is not pre-created); the exact counts are what the README's sizing uses."""
+    from llm_telemetry.testing import ChatStream, Embeddings
+
+    with FakeProvider() as fp:
+        fp.script(ChatStream() if stream else Embeddings() if operation == "embeddings" else Chat())
+        client = openai.OpenAI(base_url=fp.openai_base_url, api_key="x", max_retries=0)
+        if operation == "embeddings":
+            client.embeddings.create(model="text-embedding-3-small", input="hi")
+        elif stream:
+            list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+        else:
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    counts = _samples_per_label_set(telemetry)
+    assert sum(counts.values()) == expected, counts
+    if not stream:
+        assert "llm_telemetry_time_to_first_token_seconds" not in counts
+        assert sum(counts.values()) <= 40
+    if operation == "embeddings":
+        assert "llm_telemetry_output_tokens" not in counts

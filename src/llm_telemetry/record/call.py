@@ -20,8 +20,8 @@ from opentelemetry import trace
 from ..attribution import current_attributes
 from ..contract import is_cancellation
 from ..errors import classify
-from .hold import current_hold
-from .telemetry import Telemetry, active, internal_error, log_once
+from .hold import _hold
+from .telemetry import Handlers, Telemetry, active, internal_error, log_once
 
 if TYPE_CHECKING:
     from ..pricing import Cost
@@ -107,6 +107,7 @@ class Call:
         "retries",
         "series",
         "span",
+        "span_attrs",
         "start",
         "stream",
         "tel",
@@ -140,9 +141,11 @@ class Call:
         self.key = tel.admission.key(provider, self.request_model, operation, attrs)
         self.series: _Series | None = None
         self.span: trace.Span | None = None
+        #: Attributes of a recording span, set with the response's at its end (one write, not two).
+        self.span_attrs: dict[str, Any] | None = None
         self._current_token: Token[Call | None] | None = None
         self._context_token: object | None = None
-        self._each("begin", request)
+        self._each(tel.begins, request)
 
     # -- the extent of the SDK invocation ---------------------------------------------------------
 
@@ -175,7 +178,7 @@ class Call:
     def retry(self, error_type: str) -> None:
         """An SDK-level or validation retry: counted by reason, a span event."""
         self.retries += 1
-        self._each("retry", error_type)
+        self._each(self.tel.retries, error_type)
 
     def output_seen(self) -> None:
         """A stream chunk carrying output arrived: the first one gives the time to first token."""
@@ -244,7 +247,7 @@ class Call:
         if self.done:
             return
         self.done = True
-        self._each("discard")
+        self._each(self.tel.discards)
 
     def _end(
         self,
@@ -262,27 +265,29 @@ class Call:
         now = perf_counter()
         model = response_model if isinstance(response_model, str) and response_model else None
         rid = response_id if isinstance(response_id, str) and response_id else None
-        reasons = tuple(r for r in finish_reasons if isinstance(r, str))
+        reasons = tuple(finish_reasons)
+        if not all(type(r) is str for r in reasons):  # a server's odd value: never a label or a crash
+            reasons = tuple(r for r in reasons if isinstance(r, str))
         if usage is None or not usage.reported:
             ending = Ending(outcome, now, None, model, rid, reasons, error_type, missing_reason, None, False)
         else:
             cost, unpriced = self._price(usage, model)
             ending = Ending(outcome, now, usage, model, rid, reasons, error_type, None, cost, unpriced)
-        hold = current_hold()
+        hold = _hold.get()
         if hold is None or not hold.keep(self, ending):
             self.commit(ending)
 
     def commit(self, ending: Ending) -> None:
         """Hand ``ending`` to every writer (a structured-output hold calls this after its verdict)."""
-        self._each("end", ending)
+        self._each(self.tel.ends, ending)
 
-    def _each(self, event: str, *args: Any) -> None:
+    def _each(self, handlers: Handlers, *args: Any) -> None:
         """Tell every writer; one that fails (a broken span processor, say) is counted, the rest record."""
-        for writer in self.tel.writers:
+        for handler, stage in handlers:
             try:
-                getattr(writer, event)(self, *args)
+                handler(self, *args)
             except Exception as exc:
-                internal_error(writer.stage, exc)
+                internal_error(stage, exc)
 
     def _price(self, usage: Usage, response_model: str | None) -> tuple[Cost | None, bool]:
         """The cost of ``usage`` and whether the model is unpriced (a pricing bug is neither)."""

@@ -46,27 +46,32 @@ class Admission:
         self.max_label_sets = max_label_sets
         #: ``llm_telemetry_series_folded_total`` (None when Prometheus is off).
         self.folds = folds
+        #: Label values (normalized) -> the key they are recorded under, for admitted sets only.
         self._admitted: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: The calls' raw values -> their admitted key: the usual call is one dict lookup.
+        self._seen: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     def key(
         self, provider: str, request_model: str, operation: str, attrs: Mapping[str, str]
     ) -> tuple[str, ...]:
         """The label values to record a call under: its own (made valid) if admitted, else folded."""
-        raw: tuple[str, ...] = (provider, model_label(request_model), operation)
+        raw: tuple[str, ...] = (provider, request_model, operation)
         if self.attribute_names:
             raw += tuple(attrs.get(n, "") for n in self.attribute_names)
-        found = self._admitted.get(raw)
+        found = self._seen.get(raw)
         if found is not None:
             return found
-        key = tuple(label_value(v) for v in raw)
+        key: tuple[str, ...] = (label_value(provider), model_label(request_model), label_value(operation))
+        key += tuple(label_value(v) for v in raw[3:])
         with self._lock:
-            found = self._admitted.get(raw)
-            if found is not None:
-                return found
-            if len(self._admitted) < self.max_label_sets:
-                self._admitted[raw] = key
-                return key
+            admitted = self._admitted.get(key)
+            if admitted is None and len(self._admitted) < self.max_label_sets:
+                admitted = self._admitted[key] = key
+            if admitted is not None:
+                if len(self._seen) < 4 * self.max_label_sets:
+                    self._seen[raw] = admitted
+                return admitted
         if self.folds is not None:
             self.folds.inc()
         return (key[0], OTHER, key[2], *(OTHER for _ in key[3:]))

@@ -20,6 +20,7 @@ from prometheus_client.samples import Sample
 from ..config import ConfigError
 from ..contract import (
     BILLED_TOKEN_FAMILIES,
+    COST_COMPONENTS,
     INTERNAL_STAGES,
     OUTCOMES,
     PRECREATED_COST_COMPONENTS,
@@ -245,6 +246,7 @@ class _Series:
     __slots__ = (
         "duration",
         "families",
+        "finish",
         "in_flight",
         "key",
         "lazy",
@@ -273,6 +275,8 @@ class _Series:
         self.models: set[str] = set()
         #: (family, label value) -> child, for the closed-set families created on first use.
         self.lazy: dict[tuple[str, str], Any] = {}
+        #: A provider's raw finish reason -> its child.
+        self.finish: dict[str, Any] = {}
 
     def child(self, family: str, value: str) -> Any:
         """The child of a closed-set family (errors, retries, finish reasons, missing usage)."""
@@ -282,10 +286,21 @@ class _Series:
             self.lazy[(family, value)] = found
         return found
 
-    def tokens_for(self, model: str, lock: threading.Lock) -> _Tokens:
-        found = self.tokens.get(model)
+    def finish_reason(self, raw: str) -> Any:
+        """The child counting a provider's raw finish reason (its contract label), bound once."""
+        found = self.finish.get(raw)
+        if found is None:
+            found = self.child("finish_reasons", finish_reason_label(raw))
+            if len(self.finish) < 64:  # raw values are the provider's: keep the cache bounded
+                self.finish[raw] = found
+        return found
+
+    def tokens_for(self, response_model: str, lock: threading.Lock) -> _Tokens:
+        """The token and cost children of a response model (as the response spelled it)."""
+        found = self.tokens.get(response_model)
         if found is not None:
             return found
+        model = model_label(response_model)
         with lock:
             if model not in self.models and len(self.models) >= MAX_RESPONSE_MODELS:
                 model = OTHER
@@ -293,6 +308,8 @@ class _Series:
             found = self.tokens.get(model)
             if found is None:
                 found = self.tokens[model] = _Tokens(self.families, (*self.key, model), self.precreated)
+            if len(self.tokens) < 4 * MAX_RESPONSE_MODELS:
+                self.tokens[response_model] = found  # the raw spelling too: one lookup next time
         return found
 
 
@@ -356,7 +373,7 @@ class PrometheusWriter:
         else:
             self._usage(series, e, e.response_model or call.request_model)
         for raw in e.finish_reasons:
-            series.child("finish_reasons", finish_reason_label(raw)).inc()
+            series.finish_reason(raw).inc()
         first = call.first_output
         if first is not None and series.ttft is not None:
             series.ttft.observe(first - call.start)
@@ -376,7 +393,7 @@ class PrometheusWriter:
     def _usage(self, series: _Series, e: Ending, model: str) -> None:
         usage = e.usage
         assert usage is not None
-        tokens = series.tokens_for(model_label(model), self._lock)
+        tokens = series.tokens_for(model, self._lock)
         for field in _ALL_TOKENS:
             value = getattr(usage, field)
             if value:
@@ -390,8 +407,9 @@ class PrometheusWriter:
             for tool, calls in billed.tool_calls():
                 series.child("server_tool_calls", tool).inc(calls)
         cost = e.cost
-        if cost is not None:
-            for component, amount in cost.components():
+        if cost is not None:  # the v1.1 components can only be non-zero with billed units
+            for component in COST_COMPONENTS if billed is not None else PRECREATED_COST_COMPONENTS:
+                amount = getattr(cost, component)
                 if amount > 0:
                     tokens.component(component).inc(amount)
         elif e.unpriced:

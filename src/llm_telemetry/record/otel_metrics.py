@@ -85,11 +85,19 @@ class OTelMetricsWriter:
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
 
+    def waiting(self) -> bool:
+        """No MeterProvider set yet (the API allows one, once): recording would build dicts for nothing."""
+        if self.global_provider:
+            if metrics.get_meter_provider() is _PLACEHOLDER:
+                return True
+            self.global_provider = False
+        return False
+
     def begin(self, call: Call, request: Request) -> None:
         """Nothing to record until the call ends."""
 
     def retry(self, call: Call, error_type: str) -> None:
-        if self.global_provider and metrics.get_meter_provider() is _PLACEHOLDER:
+        if self.waiting():
             return
         self.retries.add(1, {**self._base(call), "error_type": error_type})
 
@@ -97,7 +105,7 @@ class OTelMetricsWriter:
         """Nothing was recorded at begin."""
 
     def end(self, call: Call, e: Ending) -> None:
-        if self.global_provider and metrics.get_meter_provider() is _PLACEHOLDER:
+        if self.waiting():
             return
         base = self._base(call)
         duration = e.time - call.start

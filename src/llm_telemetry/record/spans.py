@@ -60,8 +60,10 @@ class SpanWriter:
         self.global_provider = global_provider
 
     def begin(self, call: Call, request: Request) -> None:
-        if self.global_provider and type(trace.get_tracer_provider()) is trace.ProxyTracerProvider:
-            return  # no OpenTelemetry SDK configured (yet): a span would go nowhere
+        if self.global_provider:  # until the application sets its provider (once: the API allows one)
+            if type(trace.get_tracer_provider()) is trace.ProxyTracerProvider:
+                return  # no OpenTelemetry SDK configured (yet): a span would go nowhere
+            self.global_provider = False
         attrs: dict[str, Any] = {
             GenAI.OPERATION_NAME: call.operation,
             GenAI.PROVIDER_NAME: call.provider,
@@ -84,7 +86,7 @@ class SpanWriter:
             more.update(request_attributes(request.params, request.table))
         for name, value in call.attrs.items():
             more[Ours.ATTRIBUTION_PREFIX + name] = value
-        span.set_attributes(more)
+        call.span_attrs = more
 
     def retry(self, call: Call, error_type: str) -> None:
         span = call.span
@@ -99,20 +101,20 @@ class SpanWriter:
         if span is None:
             return
         if span.is_recording():
-            span.set_attributes(self._attributes(call, e))
+            span.set_attributes(self._attributes(call, e, call.span_attrs or {}))
             if e.error_type is not None:
                 span.set_status(Status(StatusCode.ERROR, e.error_type))
         span.end()
 
     @staticmethod
-    def _attributes(call: Call, e: Ending) -> dict[str, Any]:
-        attrs: dict[str, Any] = {}
-        if e.response_model:
-            attrs[GenAI.RESPONSE_MODEL] = text(e.response_model)
-        if e.response_id:
-            attrs[GenAI.RESPONSE_ID] = text(e.response_id)
-        if e.finish_reasons:
-            attrs[GenAI.RESPONSE_FINISH_REASONS] = tuple(text(r) for r in e.finish_reasons)
+    def _attributes(call: Call, e: Ending, attrs: dict[str, Any]) -> dict[str, Any]:
+        model, rid, reasons = e.response_model, e.response_id, e.finish_reasons
+        if model:
+            attrs[GenAI.RESPONSE_MODEL] = model if model.isascii() else text(model)
+        if rid:
+            attrs[GenAI.RESPONSE_ID] = rid if rid.isascii() else text(rid)
+        if reasons:
+            attrs[GenAI.RESPONSE_FINISH_REASONS] = tuple(r if r.isascii() else text(r) for r in reasons)
         usage = e.usage
         if usage is not None:
             for field, name in USAGE_ATTRIBUTES.items():

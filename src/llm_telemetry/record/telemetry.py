@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["Telemetry", "Writer", "active", "install", "internal_error", "log_once"]
 
 log = logging.getLogger("llm_telemetry")
+#: One event's writer methods with the stage their failures count under.
+Handlers = tuple[tuple[Callable[..., Any], str], ...]
 
 
 class Writer(Protocol):
@@ -56,6 +59,17 @@ class Telemetry:
     admission: Admission
     #: The tracer of the span writer, when spans are on (for layers' own INTERNAL spans).
     tracer: Tracer | None
+    #: Each event's handlers, bound once: ``(writer.begin, writer.stage), ...`` and so on.
+    begins: Handlers = field(init=False)
+    retries: Handlers = field(init=False)
+    ends: Handlers = field(init=False)
+    discards: Handlers = field(init=False)
+
+    def __post_init__(self) -> None:
+        events = (("begin", "begins"), ("retry", "retries"), ("end", "ends"), ("discard", "discards"))
+        for event, slot in events:
+            handlers = tuple((getattr(w, event), w.stage) for w in self.writers)
+            object.__setattr__(self, slot, handlers)
 
 
 _telemetry: Telemetry | None = None
