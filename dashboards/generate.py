@@ -49,11 +49,15 @@ IN_FLIGHT = "llm_telemetry_in_flight_requests"
 BUILD_INFO = "llm_telemetry_build_info"
 INTERNAL_ERRORS = "llm_telemetry_internal_errors_total"
 SERIES_FOLDED = "llm_telemetry_series_folded_total"
+SERVER_TOOL_CALLS = "llm_telemetry_server_tool_calls_total"
 TOKEN_FAMILIES = ("input", "output", "cache_read", "cache_write", "reasoning")
 PROCESS_FAMILIES = frozenset({BUILD_INFO, INTERNAL_ERRORS, SERIES_FOLDED})
 OUTCOME_ERROR = 'outcome="error"'
 COMPONENT_INPUT = 'component="input"'
 COMPONENT_CACHE_READ = 'component="cache_read"'
+COMPONENT_REPORTED = 'component="reported"'
+#: Units beyond text tokens (contract v1.1): subsets of input or output, created on first use.
+MEDIA_FAMILIES = ("audio_input", "audio_output", "image_input", "image_output")
 
 
 def tokens(family: str) -> str:
@@ -63,6 +67,7 @@ def tokens(family: str) -> str:
 
 INPUT, OUTPUT = tokens("input"), tokens("output")
 CACHE_READ, CACHE_WRITE, REASONING = tokens("cache_read"), tokens("cache_write"), tokens("reasoning")
+AUDIO_INPUT, AUDIO_OUTPUT = tokens("audio_input"), tokens("audio_output")
 
 
 # --------------------------------------------------------------------------------------------- PromQL
@@ -621,10 +626,34 @@ def cost() -> dict[str, Any]:
         spend_by_model(),
         timeseries(
             "Spend USD/hour by component",
-            "Spend split into non-overlapping components: uncached input, cache_read, cache_write, output "
-            "and per-request fees.",
+            "Spend split into non-overlapping components: uncached text input, cache_read, cache_write, "
+            "output, audio and image tokens at their own rates, server tool calls (tool), per-request fees, "
+            "and what providers reported billing (reported).",
             "currencyUSD",
             [target(per_hour(srate(COST, by=("component",))), "{{component}}")],
+            stack=True,
+        ),
+    ]
+    billed = [
+        timeseries(
+            "Reported vs computed spend USD/hour",
+            "Spend the provider itself reported billing (OpenRouter usage.cost, xAI cost_in_usd_ticks: the "
+            "whole cost of those responses, component reported) next to spend computed from prices (every "
+            "other component). 0 reported while no provider reports its bill.",
+            "currencyUSD",
+            [
+                target(per_hour(f"({srate(COST, COMPONENT_REPORTED)} or vector(0))"), "reported by provider"),
+                target(per_hour(srate(COST, 'component!="reported"')), "computed from prices"),
+            ],
+            stack=True,
+        ),
+        timeseries(
+            "Server tool calls/s by tool",
+            "Server-side tool calls billed per call (web_search, web_fetch, file_search, code_interpreter, "
+            "other): Anthropic server_tool_use, OpenAI Responses *_call items. Their fees are the tool "
+            "component of the spend.",
+            "short",
+            [target(srate(SERVER_TOOL_CALLS, by=("tool",)), "{{tool}}")],
             stack=True,
         ),
     ]
@@ -663,8 +692,9 @@ def cost() -> dict[str, Any]:
     return dashboard(
         "llm-telemetry-cost",
         "LLM / Cost",
-        "Estimated spend by model, cost component and attribution label, plus prompt-cache savings.",
-        [(6, 4, stats), (12, 8, breakdown), (8, 8, attribution), (24, 8, savings)],
+        "Estimated spend by model, cost component and attribution label, reported vs computed spend, server "
+        "tool calls, plus prompt-cache savings.",
+        [(6, 4, stats), (12, 8, breakdown), (12, 8, billed), (8, 8, attribution), (24, 8, savings)],
     )
 
 
@@ -706,6 +736,26 @@ def token_dashboard() -> dict[str, Any]:
             max_one=True,
         ),
     ]
+    media = [
+        timeseries(
+            "Audio share of tokens",
+            "Share of input and of output tokens that were audio (billed at the model's audio rates, "
+            "several times the text rates); 0 without audio.",
+            "percentunit",
+            [
+                target(ratio(f"({srate(AUDIO_INPUT)} or vector(0))", srate(INPUT)), "audio / input"),
+                target(ratio(f"({srate(AUDIO_OUTPUT)} or vector(0))", srate(OUTPUT)), "audio / output"),
+            ],
+            max_one=True,
+        ),
+        timeseries(
+            "Audio and image tokens/s",
+            "Tokens that were audio or images, in and out (subsets of input and output: the images API's "
+            "output is image tokens).",
+            "short",
+            [target(srate(tokens(f)), f) for f in MEDIA_FAMILIES],
+        ),
+    ]
     size = [
         timeseries(
             "Tokens per request",
@@ -726,8 +776,9 @@ def token_dashboard() -> dict[str, Any]:
     return dashboard(
         "llm-telemetry-tokens",
         "LLM / Tokens",
-        "Token throughput by family and model, prompt-cache efficiency, reasoning share and request size.",
-        [(12, 8, throughput), (8, 8, shares), (24, 8, size)],
+        "Token throughput by family and model, prompt-cache efficiency, reasoning and audio shares, audio "
+        "and image tokens, and request size.",
+        [(12, 8, throughput), (8, 8, shares), (12, 8, media), (24, 8, size)],
     )
 
 

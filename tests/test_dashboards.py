@@ -41,6 +41,12 @@ COUNTERS = frozenset(
         "llm_telemetry_finish_reasons_total",
         "llm_telemetry_internal_errors_total",
         "llm_telemetry_series_folded_total",
+        # v1.1 billed units, created on first use
+        "llm_telemetry_audio_input_tokens_total",
+        "llm_telemetry_audio_output_tokens_total",
+        "llm_telemetry_image_input_tokens_total",
+        "llm_telemetry_image_output_tokens_total",
+        "llm_telemetry_server_tool_calls_total",
     }
 )
 HISTOGRAMS = frozenset(
@@ -527,6 +533,9 @@ def test_promtool_rule_unit_tests(tmp_path: Path) -> None:
             expect("Estimated cache savings USD/hour by model", 0, SAVED, "llm-cost.json"),
             expect("Cost per request", 0, board="llm-cost.json"),
             expect("Reasoning share (reasoning / output)", 0, board="llm-tokens.json"),
+            # Families created on first use are absent here: their panels still read 0, not "no data".
+            expect("Audio share of tokens", 0, board="llm-tokens.json"),
+            expect("Reported vs computed spend USD/hour", 0, board="llm-cost.json"),
         ],
         "alert_rule_test": [
             silent(a, "60m")
@@ -621,8 +630,23 @@ def test_promtool_rule_unit_tests(tmp_path: Path) -> None:
             fires("LLMTelemetrySeriesFolded", "90m", {"job": "llm-app", "instance": "demo:9464"}, "0.08"),
         ],
     }
-    tests = [idle, busy, spike, collapse, unpriced]
-    cases = [c for t in tests for c in t["alert_rule_test"]]  # type: ignore[attr-defined]
+    # Audio and reported spend: 100 of the 1000 input tokens a minute were audio; a provider reported
+    # billing $0.5 a minute next to $2 priced by us.
+    media = {
+        "interval": "1m",
+        "input_series": [
+            series("llm_telemetry_input_tokens_total", TOKEN, "0+1000x60"),
+            series("llm_telemetry_audio_input_tokens_total", TOKEN, "0+100x60"),
+            series("llm_telemetry_cost_usd_total", TOKEN + ', component="reported"', "0+0.5x60"),
+            series("llm_telemetry_cost_usd_total", TOKEN + ', component="audio_input"', "0+2x60"),
+        ],
+        "promql_expr_test": [
+            expect("Audio share of tokens", 0.1, board="llm-tokens.json"),
+            expect("Reported vs computed spend USD/hour", 30, board="llm-cost.json"),
+        ],
+    }
+    tests = [idle, busy, spike, collapse, unpriced, media]
+    cases = [c for t in tests for c in t.get("alert_rule_test", [])]  # type: ignore[attr-defined]
     alerts = {r["alert"] for r in rule_docs() if "alert" in r}
     assert {c["alertname"] for c in cases if c["exp_alerts"]} == alerts, "an alert never shown firing"
     assert {c["alertname"] for c in cases if not c["exp_alerts"]} == alerts, "an alert never shown silent"

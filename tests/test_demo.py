@@ -147,8 +147,14 @@ def run(quiet_command: subprocess.Popen[str]) -> Iterator[Run]:
     thread = threading.Thread(target=target)
     thread.start()
     assert ready.wait(30), "the demo never served /metrics"
-    time.sleep(1.5)
-    during = _scrape(seen["url"])  # scraped while requests are under way
+    # Scraped while requests are under way: once the first has finished (about a second in, later on a
+    # loaded machine: the plan opens with every scenario, slow ones included).
+    requests = "llm_telemetry_requests_total"
+    deadline = time.monotonic() + 2.5
+    during = _scrape(seen["url"])
+    while _sum(during, requests) <= _sum(seen["baseline"], requests) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        during = _scrape(seen["url"])
     thread.join(30)
     assert not thread.is_alive(), "the demo did not end after its duration"
     after: BaseException | None = None
@@ -198,6 +204,12 @@ def test_the_workload_lights_up_every_family(run: Run) -> None:
     for family in ("input", "output", "cache_read", "reasoning"):
         assert run.delta(f"llm_telemetry_{family}_tokens_total", **openai) > 0, family
     assert run.delta("llm_telemetry_cost_usd_total", **openai) > 0
+    # The v1.1 billed units: audio and image tokens, server tool calls, a provider-reported cost.
+    for family in ("audio_input", "audio_output", "image_input", "image_output"):
+        assert run.delta(f"llm_telemetry_{family}_tokens_total", **openai) > 0, family
+    assert run.delta("llm_telemetry_server_tool_calls_total", tool="web_search", provider="anthropic") >= 1
+    assert run.delta("llm_telemetry_cost_usd_total", component="reported", provider="openrouter") > 0
+    assert run.delta("llm_telemetry_requests_total", operation="image_generation", **openai) >= 2
     for error_type in ("server", "context_length", "stream_interrupted"):
         assert run.delta("llm_telemetry_errors_total", error_type=error_type, **openai) >= 1, error_type
     for error_type in ("rate_limit", "server"):
@@ -318,7 +330,7 @@ def test_plan_is_reproducible_and_opens_with_every_scenario() -> None:
     assert all(s.replies and s.latency >= 0 for s in first)
     assert {s.provider for s in first} == {"openai", "anthropic"}
     weights = {name: s.weight for name, s in SCENARIOS.items()}
-    assert weights["chat"] == 14 and weights["stream_cut"] == 1 and len(weights) == 20
+    assert weights["chat"] == 14 and weights["stream_cut"] == 1 and len(weights) == 25
 
 
 def test_version_defaults_and_argument_errors(capsys: pytest.CaptureFixture[str]) -> None:

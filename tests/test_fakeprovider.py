@@ -30,12 +30,15 @@ from llm_telemetry.testing import (
     Error,
     FakeProvider,
     Hang,
+    Images,
+    ImagesStream,
     Message,
     MessageStream,
     Raw,
     Responses,
     ResponsesStream,
     anthropic_usage,
+    images_usage,
     openai_usage,
     responses_usage,
 )
@@ -363,6 +366,41 @@ def test_responses_stream_wire_format(fp: FakeProvider) -> None:
         "response.completed",
     ]
     assert [d["type"] for d in _sse_data(raw)] == names
+
+
+# ------------------------------------------------------------------------------------------- images
+
+
+def test_images_generate_and_edit_unscripted(fp: FakeProvider, oai: openai.OpenAI) -> None:
+    generated = oai.images.generate(model="gpt-image-1", prompt="a lighthouse")
+    assert generated.data and base64.b64decode(generated.data[0].b64_json or "").startswith(b"\x89PNG")
+    assert generated.usage is not None and generated.usage.output_tokens == 4160
+    edited = oai.images.edit(model="gpt-image-1", image=("in.png", b"\x89PNG", "image/png"), prompt="x")
+    assert edited.usage is not None and edited.usage.input_tokens == 50
+    assert [r.path for r in fp.requests] == ["/v1/images/generations", "/v1/images/edits"]
+    assert fp.requests[1].body is None  # a multipart form, not JSON
+
+
+def test_images_usage_is_emitted_verbatim_or_left_out(fp: FakeProvider, oai: openai.OpenAI) -> None:
+    fp.script(Images(usage=images_usage(10, 40, 50), n=2), Images(usage=None))
+    first = oai.images.generate(model="gpt-image-1", prompt="x", n=2)
+    assert first.usage is not None and first.usage.model_dump(exclude_none=True) == images_usage(10, 40, 50)
+    assert first.data is not None and len(first.data) == 2
+    assert oai.images.generate(model="dall-e-3", prompt="x").usage is None
+
+
+def test_images_stream_events(fp: FakeProvider, oai: openai.OpenAI) -> None:
+    kinds = [
+        e.type for e in oai.images.generate(model="gpt-image-1", prompt="x", stream=True, partial_images=1)
+    ]
+    assert kinds == ["image_generation.partial_image", "image_generation.completed"]  # unscripted
+    fp.script(ImagesStream(usage=images_usage(10, 40, 50), partial_images=2))
+    events = list(
+        oai.images.edit(model="gpt-image-1", image=("in.png", b"x", "image/png"), prompt="x", stream=True)
+    )
+    assert [e.type for e in events] == ["image_edit.partial_image"] * 2 + ["image_edit.completed"]
+    assert [e.partial_image_index for e in events[:2]] == [0, 1]  # type: ignore[union-attr]
+    assert events[-1].usage.output_tokens == 50  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------------------------- anthropic

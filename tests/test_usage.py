@@ -33,6 +33,8 @@ from llm_telemetry.usage import (
     token_count,
 )
 
+from . import usage_bodies as bodies
+
 PARSERS = (
     from_openai_chat,
     from_openai_responses,
@@ -55,13 +57,6 @@ OPENAI_CHAT = {  # gpt-4o with a prompt-cache hit; o-series reasoning details
         "accepted_prediction_tokens": 0,
         "rejected_prediction_tokens": 0,
     },
-}
-OPENAI_RESPONSES = {
-    "input_tokens": 5200,
-    "input_tokens_details": {"cached_tokens": 4096, "cache_write_tokens": 512},
-    "output_tokens": 812,
-    "output_tokens_details": {"reasoning_tokens": 640},
-    "total_tokens": 6012,
 }
 ANTHROPIC = {  # Messages API with prompt caching (both TTLs) and extended thinking
     "input_tokens": 50,
@@ -112,8 +107,8 @@ def test_openai_embeddings() -> None:
 
 def test_openai_responses_dict_and_sdk_object() -> None:
     expected = Usage(input=5200, output=812, cache_read=4096, cache_write=512, reasoning=640)
-    assert from_openai_responses(OPENAI_RESPONSES) == expected
-    assert from_openai_responses(ResponseUsage.model_validate(OPENAI_RESPONSES)) == expected
+    assert from_openai_responses(bodies.OPENAI_RESPONSES) == expected
+    assert from_openai_responses(ResponseUsage.model_validate(bodies.OPENAI_RESPONSES)) == expected
 
 
 def test_anthropic_cache_reads_and_writes_are_added_to_input() -> None:
@@ -429,9 +424,8 @@ def test_mistral_num_cached_tokens() -> None:
     expected = Usage(input=20, output=2, cache_read=0, billed=Billed(audio_input=1))
     assert from_openai_chat(chat(recorded), "mistral_ai") == expected
     assert from_openai_chat(recorded, "mistral_ai") == expected
-    # Cache hit as Mistral's current API reports it, and num_cached_tokens preferred over details:
-    # vercel/ai packages/mistral/src/convert-mistral-usage.test.ts ("should map cached tokens from ...").
-    hit = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150, "num_cached_tokens": 60}
+    # Cache hit as Mistral's current API reports it, and num_cached_tokens preferred over details.
+    hit = bodies.MISTRAL_CACHE_HIT
     assert from_openai_chat(chat(hit), "mistral_ai") == Usage(input=100, output=50, cache_read=60)
     both = {**hit, "num_cached_tokens": 40, "prompt_tokens_details": {"cached_tokens": 30}}
     assert from_openai_chat(chat(both), "mistral_ai") == Usage(input=100, output=50, cache_read=40)
@@ -440,15 +434,7 @@ def test_mistral_num_cached_tokens() -> None:
 
 
 def test_deepseek_cache_hit_tokens_without_details() -> None:
-    # DeepSeek's usage before prompt_tokens_details (and relays forwarding it):
-    # https://api-docs.deepseek.com/guides/kv_cache ("prompt_cache_hit_tokens", "prompt_cache_miss_tokens").
-    body = {
-        "prompt_tokens": 1000,
-        "completion_tokens": 100,
-        "total_tokens": 1100,
-        "prompt_cache_hit_tokens": 800,
-        "prompt_cache_miss_tokens": 200,
-    }
+    body = bodies.DEEPSEEK_2024
     expected = Usage(input=1000, output=100, cache_read=800)
     assert from_openai_chat(chat(body), "deepseek") == expected
     assert from_openai_chat(chat(body), "openai") == expected  # a relay behind an unknown host
@@ -479,18 +465,7 @@ def test_groq_x_groq_usage_on_the_last_chunk() -> None:
             "model": "gemma2-9b-it",
             "system_fingerprint": "fp_10c08bf97d",
             "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "tool_calls"}],
-            "x_groq": {
-                "id": "req_01jadadp0femyae9kav1gpkhe8",
-                "usage": {
-                    "queue_time": 0.061348671,
-                    "prompt_tokens": 18,
-                    "prompt_time": 0.000211569,
-                    "completion_tokens": 439,
-                    "completion_time": 0.798181818,
-                    "total_tokens": 457,
-                    "total_time": 0.798393387,
-                },
-            },
+            "x_groq": {"id": "req_01jadadp0femyae9kav1gpkhe8", "usage": bodies.GROQ_X_USAGE},
         },
     )
     assert chunk.usage is None
@@ -501,26 +476,7 @@ def test_groq_x_groq_usage_on_the_last_chunk() -> None:
 
 
 def test_xai_reasoning_outside_completion_tokens_and_ticks() -> None:
-    # xAI's usage example, https://docs.x.ai/developers/rate-limits: 32 + 9 + 94 = 135, so the 94
-    # reasoning tokens are billed output on top of completion_tokens (https://docs.x.ai/docs/guides/reasoning).
-    body = {
-        "prompt_tokens": 32,
-        "completion_tokens": 9,
-        "total_tokens": 135,
-        "prompt_tokens_details": {
-            "text_tokens": 32,
-            "audio_tokens": 0,
-            "image_tokens": 0,
-            "cached_tokens": 6,
-        },
-        "completion_tokens_details": {
-            "reasoning_tokens": 94,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-        "num_sources_used": 0,
-    }
+    body = bodies.XAI_REASONING
     assert from_openai_chat(chat(body), "x_ai") == Usage(input=32, output=103, cache_read=6, reasoning=94)
     # Another provider's identical numbers keep the OpenAI meaning (reasoning inside completion).
     assert from_openai_chat(chat(body), "openai") == Usage(input=32, output=9, cache_read=6)
@@ -568,12 +524,7 @@ def test_xai_responses_server_side_tools_and_cost() -> None:
 
 
 def test_gemini_compatible_endpoint_thinking_only_in_total() -> None:
-    # Gemini's OpenAI-compatible endpoint (https://ai.google.dev/gemini-api/docs/openai) maps
-    # candidatesTokenCount to completion_tokens and totalTokenCount (thinking included) to total_tokens;
-    # thinking is billed as output (https://ai.google.dev/gemini-api/docs/thinking#pricing). Numbers from a
-    # recorded gemini-2.5-flash call: prompt 20, candidates 198, thoughts 405, total 623
-    # (mozilla-ai/any-llm issue #1290).
-    body = {"prompt_tokens": 20, "completion_tokens": 198, "total_tokens": 623}
+    body = bodies.GEMINI_THINKING
     assert from_openai_chat(chat(body), "gcp.gemini") == Usage(input=20, output=603, reasoning=405)
     assert from_openai_chat(chat(body), "openai") == Usage(input=20, output=198)  # only that provider
     consistent = {"prompt_tokens": 20, "completion_tokens": 603, "total_tokens": 623}
@@ -581,16 +532,7 @@ def test_gemini_compatible_endpoint_thinking_only_in_total() -> None:
 
 
 def test_openrouter_cost_and_byok() -> None:
-    # https://openrouter.ai/docs/use-cases/usage-accounting ("Response Format").
-    body = {
-        "completion_tokens": 2,
-        "completion_tokens_details": {"reasoning_tokens": 0},
-        "cost": 0.95,
-        "cost_details": {"upstream_inference_cost": 19},
-        "prompt_tokens": 194,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "total_tokens": 196,
-    }
+    body = bodies.OPENROUTER_COST
     parsed = from_openai_chat(chat(body), "openrouter")
     assert parsed == Usage(input=194, output=2, cache_read=0, reasoning=0, billed=Billed(reported_cost=0.95))
     # With the user's own key, cost is OpenRouter's fee and the provider billed the upstream amount.
@@ -604,26 +546,7 @@ def test_openrouter_cost_and_byok() -> None:
 
 
 def test_openai_audio_tokens() -> None:
-    # gpt-4o-audio-preview / gpt-audio chat usage: audio in prompt_tokens_details and
-    # completion_tokens_details (https://platform.openai.com/docs/api-reference/chat/object, "usage").
-    body = {
-        "prompt_tokens": 45,
-        "completion_tokens": 216,
-        "total_tokens": 261,
-        "prompt_tokens_details": {
-            "cached_tokens": 0,
-            "audio_tokens": 31,
-            "text_tokens": 14,
-            "image_tokens": 0,
-        },
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 175,
-            "text_tokens": 41,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0,
-        },
-    }
+    body = bodies.OPENAI_AUDIO
     expected = Usage(
         input=45, output=216, cache_read=0, reasoning=0, billed=Billed(audio_input=31, audio_output=175)
     )
@@ -684,7 +607,7 @@ def test_openai_responses_server_tool_calls() -> None:
                     "content": [{"type": "output_text", "text": "On March 6, 2025...", "annotations": []}],
                 },
             ],
-            "usage": OPENAI_RESPONSES,
+            "usage": bodies.OPENAI_RESPONSES,
             "service_tier": "default",
         },
     )
@@ -730,13 +653,7 @@ def test_anthropic_server_tool_use_speed_and_tier() -> None:
 
 
 def test_openai_images_usage() -> None:
-    # gpt-image-1 images API: https://platform.openai.com/docs/api-reference/images/object ("usage").
-    body = {
-        "total_tokens": 100,
-        "input_tokens": 50,
-        "output_tokens": 50,
-        "input_tokens_details": {"text_tokens": 10, "image_tokens": 40},
-    }
+    body = bodies.IMAGES
     expected = Usage(input=50, output=50, billed=Billed(image_input=40, image_output=50))
     assert from_openai_images(body) == expected
     assert from_openai_images(ImagesResponse.model_validate({"created": 1, "usage": body}).usage) == expected
@@ -778,18 +695,7 @@ def test_litellm_anthropic_1h_cache_and_web_search() -> None:
 
 # Shapes that were exact before the dialects and must stay so, each under its provider's label.
 EXACT_TODAY = [
-    (  # DeepSeek's current shape (https://api-docs.deepseek.com/api/create-chat-completion, "usage")
-        "deepseek",
-        {
-            "prompt_tokens": 1200,
-            "completion_tokens": 300,
-            "total_tokens": 1500,
-            "prompt_tokens_details": {"cached_tokens": 1024},
-            "prompt_cache_hit_tokens": 1024,
-            "prompt_cache_miss_tokens": 176,
-        },
-        Usage(input=1200, output=300, cache_read=1024),
-    ),
+    ("deepseek", bodies.DEEPSEEK_CURRENT, Usage(input=1200, output=300, cache_read=1024)),
     (  # Groq's current usage (https://console.groq.com/docs/api-reference#chat-create; timings included)
         "groq",
         {
@@ -803,52 +709,19 @@ EXACT_TODAY = [
         },
         Usage(input=18, output=5),
     ),
-    (  # OpenRouter-style cached and reasoning tokens without cost: infron.ai docs, streaming usage example
+    (
         "openrouter",
-        {
-            "prompt_tokens": 163,
-            "completion_tokens": 241,
-            "total_tokens": 404,
-            "prompt_tokens_details": {"cached_tokens": 162, "audio_tokens": 0, "cache_write_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 204, "audio_tokens": 0, "image_tokens": 0},
-        },
+        bodies.OPENROUTER_CACHED_REASONING,
         Usage(input=163, output=241, cache_read=162, cache_write=0, reasoning=204),
     ),
-    (  # Fireworks cached tokens (https://docs.fireworks.ai/guides/prompt-caching)
-        "fireworks_ai",
-        {
-            "prompt_tokens": 2048,
-            "completion_tokens": 64,
-            "total_tokens": 2112,
-            "prompt_tokens_details": {"cached_tokens": 1536},
-        },
-        Usage(input=2048, output=64, cache_read=1536),
-    ),
-    (  # Together: usage on the eos chunk (https://docs.together.ai/docs/chat-overview, streaming)
-        "together_ai",
-        {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30, "cached_tokens": 0},
-        Usage(input=21, output=9),
-    ),
+    ("fireworks_ai", bodies.FIREWORKS_CACHED, Usage(input=2048, output=64, cache_read=1536)),
+    ("together_ai", bodies.TOGETHER_EOS, Usage(input=21, output=9)),
     (  # vLLM stream_options.continuous_usage_stats (https://docs.vllm.ai, OpenAI-compatible server)
         "openai",
         {"prompt_tokens": 12, "total_tokens": 19, "completion_tokens": 7},
         Usage(input=12, output=7),
     ),
-    (  # OpenAI predicted outputs (https://platform.openai.com/docs/guides/predicted-outputs)
-        "openai",
-        {
-            "prompt_tokens": 100,
-            "completion_tokens": 50,
-            "total_tokens": 150,
-            "completion_tokens_details": {
-                "accepted_prediction_tokens": 20,
-                "rejected_prediction_tokens": 5,
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-            },
-        },
-        Usage(input=100, output=50, reasoning=0),
-    ),
+    ("openai", bodies.OPENAI_PREDICTION, Usage(input=100, output=50, reasoning=0)),
 ]
 
 

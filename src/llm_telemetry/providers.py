@@ -70,6 +70,7 @@ _HOSTS: Final = (
     ("dashscope-intl.aliyuncs.com", "dashscope"),
     ("huggingface.co", "huggingface"),  # router.huggingface.co
     ("crusoecloud.com", "crusoe"),
+    ("crusoe.ai", "crusoe"),  # api.crusoe.ai, Crusoe's newer managed-inference host
     ("snowflakecomputing.com", "snowflake"),
     ("inference.heroku.com", "heroku"),
     ("ollama.com", "ollama"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import threading
 import time
 from collections import Counter
@@ -95,7 +96,7 @@ class Tally:
 
     def done(self, step: Step, exc: Exception | None) -> None:
         with self._lock:
-            self.calls[step.provider] += 1
+            self.calls[step.counted_as] += 1
             self.scenarios[step.scenario] += 1
             if exc is not None and step.fails:
                 self.expected_failures += 1
@@ -111,11 +112,18 @@ class Tally:
 
 @dataclass
 class _Clients:
-    """SDK clients for one lane; ``max_retries=1`` copies are made once and share their pools."""
+    """SDK clients for one lane; ``max_retries=1`` copies are made once and share their pools.
+
+    Steps naming a production API (``Step.base_url``) get a client at that URL whose transport sends
+    every request to the lane's fake provider: made on first use, with its own pool, closed by
+    :meth:`close_hosted`.
+    """
 
     openai: Any
     anthropic: Any
     retries: dict[tuple[str, int], Any] = field(default_factory=dict)
+    fake: FakeProvider | None = None
+    hosted: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, asynchronous: bool) -> _Clients:
@@ -131,9 +139,12 @@ class _Clients:
         return _Clients(
             self.openai.copy(base_url=provider.openai_base_url),
             self.anthropic.copy(base_url=provider.anthropic_base_url),
+            fake=provider,
         )
 
     def pick(self, step: Step) -> Any:
+        if step.base_url is not None:
+            return self._hosted(step.base_url)
         client = self.openai if step.provider == "openai" else self.anthropic
         if step.max_retries is None:
             return client
@@ -142,15 +153,43 @@ class _Clients:
             self.retries[key] = client.with_options(max_retries=step.max_retries)
         return self.retries[key]
 
+    def _hosted(self, base_url: str) -> Any:
+        """An openai client at ``base_url`` (provider detection sees it) answered by the lane's provider."""
+        found = self.hosted.get(base_url)
+        if found is None:
+            assert self.fake is not None, "hosted clients belong to a lane"
+            client = self.openai
+            # The HTTP library under the SDK's client class: httpx (openai 2.x) or httpx2 (3.x).
+            base = next(c for c in openai.DefaultHttpxClient.__mro__ if not c.__module__.startswith("openai"))
+            http = sys.modules[base.__module__.split(".")[0]]
+            if isinstance(client, openai.AsyncOpenAI):
+                pool: Any = openai.DefaultAsyncHttpxClient(transport=self.fake.transport(http, True))
+            else:
+                pool = openai.DefaultHttpxClient(transport=self.fake.transport(http))
+            found = self.hosted[base_url] = client.copy(base_url=base_url, http_client=pool)
+        return found
+
+    def close_hosted(self) -> None:
+        for client in self.hosted.values():
+            client.close()
+
+    async def aclose_hosted(self) -> None:
+        for client in self.hosted.values():
+            await client.close()
+
 
 def _create(client: Any, step: Step) -> Any:
-    """The step's ``<api>.create`` method (awaitable on async clients)."""
+    """The step's SDK method, ``<api>.create`` or the images API's (awaitable on async clients)."""
     if step.api == "chat":
         return client.chat.completions.create
     if step.api == "responses":
         return client.responses.create
     if step.api == "embeddings":
         return client.embeddings.create
+    if step.api == "images.generate":
+        return client.images.generate
+    if step.api == "images.edit":
+        return client.images.edit
     return client.messages.create
 
 
@@ -264,6 +303,12 @@ class Workload:
                     self.done.set()
 
     def _sync_lane(self, pacer: _Pacer, provider: _LaneProvider, clients: _Clients) -> None:
+        try:
+            self._sync_steps(pacer, provider, clients)
+        finally:
+            clients.close_hosted()
+
+    def _sync_steps(self, pacer: _Pacer, provider: _LaneProvider, clients: _Clients) -> None:
         while (slot := pacer.take()) is not None:
             at, step = slot
             if self.halt.wait(max(0.0, at - time.monotonic())):
@@ -290,6 +335,12 @@ class Workload:
         asyncio.run(main())
 
     async def _async_slot(self, pacer: _Pacer, provider: _LaneProvider, clients: _Clients) -> None:
+        try:
+            await self._async_steps(pacer, provider, clients)
+        finally:
+            await clients.aclose_hosted()
+
+    async def _async_steps(self, pacer: _Pacer, provider: _LaneProvider, clients: _Clients) -> None:
         while (slot := pacer.take()) is not None:
             at, step = slot
             while not self.halt.is_set() and (wait := at - time.monotonic()) > 0:

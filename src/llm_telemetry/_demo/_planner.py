@@ -10,10 +10,24 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
+from ..providers import provider_for_host
 from ..testing import Chat, ChatStream, Message, MessageStream, Reply, anthropic_usage, openai_usage
 
-__all__ = ["EMBEDDING", "GPT_4O_MINI", "GPT_41", "HAIKU", "O4_MINI", "SONNET", "Model", "Planner", "Step"]
+__all__ = [
+    "EMBEDDING",
+    "GPT_4O_MINI",
+    "GPT_41",
+    "GPT_AUDIO",
+    "GPT_IMAGE",
+    "HAIKU",
+    "O4_MINI",
+    "SONNET",
+    "Model",
+    "Planner",
+    "Step",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +35,13 @@ class Step:
     """One SDK call and the fake provider's scripted answers to it (SDK retries included)."""
 
     scenario: str
+    #: The SDK making the call.
     provider: Literal["openai", "anthropic"]
-    #: ``messages.stream`` is Anthropic's stream helper; the others are ``<api>.create``.
-    api: Literal["chat", "responses", "embeddings", "messages", "messages.stream"]
+    #: ``messages.stream`` is Anthropic's stream helper, ``images.*`` the images API; the others are
+    #: ``<api>.create``.
+    api: Literal[
+        "chat", "responses", "embeddings", "messages", "messages.stream", "images.generate", "images.edit"
+    ]
     kwargs: dict[str, Any]
     replies: tuple[Reply, ...]
     feature: str
@@ -38,6 +56,16 @@ class Step:
     read_at_most: int | None = None
     #: The call is meant to raise (error scenarios); anything else raising is a demo bug.
     fails: bool = False
+    #: A production API the client names (``https://openrouter.ai/api/v1``): the lane's fake provider
+    #: still answers, but the call is labelled as that API's, as in production.
+    base_url: str | None = None
+
+    @property
+    def counted_as(self) -> str:
+        """The ``provider`` label the call is recorded under."""
+        if self.base_url is None:
+            return self.provider
+        return provider_for_host(urlsplit(self.base_url).hostname, self.provider)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +84,9 @@ O4_MINI = Model("o4-mini", "o4-mini-2025-04-16", (0.4, 1.0), (0.003, 0.006))
 EMBEDDING = Model("text-embedding-3-small", "text-embedding-3-small", (0.03, 0.12), (0.0, 0.0))
 SONNET = Model("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", (0.4, 1.0), (0.006, 0.012))
 HAIKU = Model("claude-haiku-4-5", "claude-haiku-4-5-20251001", (0.15, 0.4), (0.002, 0.005))
+GPT_AUDIO = Model("gpt-audio", "gpt-audio-2025-08-28", (0.3, 0.8), (0.004, 0.008))
+#: Images take seconds; per-token pace does not apply (an image arrives whole).
+GPT_IMAGE = Model("gpt-image-1", "gpt-image-1", (0.8, 2.0), (0.0, 0.0))
 
 _SENTENCE = (
     "the order shipped on tuesday and the refund was issued to the original card so the customer "

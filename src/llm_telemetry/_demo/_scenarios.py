@@ -9,10 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
-from ..testing import Chat, ChatStream, Embeddings, Error, Responses, ResponsesStream, responses_usage
-from ._planner import EMBEDDING, GPT_4O_MINI, GPT_41, HAIKU, O4_MINI, SONNET, Planner, Step
+from ..testing import (
+    Chat,
+    ChatStream,
+    Embeddings,
+    Error,
+    Images,
+    Message,
+    Responses,
+    ResponsesStream,
+    images_usage,
+    responses_usage,
+)
+from ._planner import (
+    EMBEDDING,
+    GPT_4O_MINI,
+    GPT_41,
+    GPT_AUDIO,
+    GPT_IMAGE,
+    HAIKU,
+    O4_MINI,
+    SONNET,
+    Planner,
+    Step,
+)
 
 __all__ = ["SCENARIOS", "Scenario", "plan"]
 
@@ -219,6 +241,63 @@ def stream_cut(p: Planner) -> Step:
     return replace(step, scenario="stream_cut", replies=(replace(reply, die_after=3),), fails=True)
 
 
+@scenario(weight=3)
+def voice(p: Planner) -> Step:
+    """A voice assistant turn: audio in, audio out, each billed at the model's audio rates."""
+    heard, spoken = p.n(40, 400), p.n(150, 900)
+    text_in, text_out = p.n(20, 120), p.n(20, 80)
+    step = p.openai("voice", GPT_AUDIO, "chat", prompt=text_in + heard, output=text_out + spoken)
+    (reply,) = step.replies
+    assert isinstance(reply, Chat) and reply.usage is not None
+    usage = {
+        **reply.usage,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": heard, "text_tokens": text_in},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": spoken, "text_tokens": text_out},
+    }
+    kwargs = {**step.kwargs, "modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "wav"}}
+    return replace(step, kwargs=kwargs, replies=(replace(reply, usage=usage),))
+
+
+@scenario(weight=3)
+def openrouter(p: Planner) -> Step:
+    """The same model through OpenRouter, which reports what it charged (``usage.cost``): that amount is
+    the cost (component ``reported``), not our price table's."""
+    step = p.openai("openrouter", GPT_4O_MINI, "chat", prompt=p.n(150, 2400), output=p.n(30, 220))
+    (reply,) = step.replies
+    assert isinstance(reply, Chat) and reply.usage is not None
+    prompt, completion = reply.usage["prompt_tokens"], reply.usage["completion_tokens"]
+    charged = (prompt * 0.15 + completion * 0.6) / 1_000_000  # gpt-4o-mini's rates, no markup
+    usage = {**reply.usage, "cost": charged, "is_byok": False}
+    model = "openai/" + GPT_4O_MINI.request
+    return replace(
+        step,
+        kwargs={**step.kwargs, "model": model},
+        replies=(replace(reply, model=model, usage=usage),),
+        base_url="https://openrouter.ai/api/v1",
+    )
+
+
+def _image(p: Planner, name: str, api: Literal["images.generate", "images.edit"], source_tokens: int) -> Step:
+    """An images API call (gpt-image-1, token-billed); an edit also pays for its input image."""
+    request: dict[str, Any] = {"model": GPT_IMAGE.request, "prompt": p.text(20), "quality": "medium"}
+    if api == "images.edit":
+        request["image"] = ("photo.png", b"\x89PNG\r\n\x1a\n", "image/png")
+    output = p.rng.choice((272, 1056, 4160))  # low, medium and high quality at 1024x1024
+    reply = Images(usage=images_usage(p.n(10, 60), source_tokens, output))
+    latency = p.rng.uniform(*GPT_IMAGE.ttft)
+    return Step(name, "openai", api, request, (reply,), "images", p.tenant(), latency)
+
+
+@scenario(weight=2)
+def image_generate(p: Planner) -> Step:
+    return _image(p, "image_generate", "images.generate", 0)
+
+
+@scenario(weight=1)
+def image_edit(p: Planner) -> Step:
+    return _image(p, "image_edit", "images.edit", p.rng.choice((65, 194, 323)))
+
+
 # -- Anthropic -------------------------------------------------------------------------------------
 
 
@@ -272,6 +351,17 @@ def claude_thinking(p: Planner) -> Step:
 def claude_thinking_stream(p: Planner) -> Step:
     """Sonnet with extended thinking through ``create(stream=True)``."""
     return _sonnet_thinking(p, "claude_thinking_stream", p.n(200, 1200), (40, 160), stream=True)
+
+
+@scenario(weight=3)
+def web_search(p: Planner) -> Step:
+    """Sonnet with the web search tool: each search billed per call on top of the tokens."""
+    step = p.claude("web_search", SONNET, "search", fresh=p.n(200, 1200), output=p.n(200, 900))
+    (reply,) = step.replies
+    assert isinstance(reply, Message) and reply.usage is not None
+    usage = {**reply.usage, "server_tool_use": {"web_search_requests": p.n(1, 3)}}
+    tools = [{"type": "web_search_20250305", "name": "web_search", "max_uses": 3}]
+    return replace(step, kwargs={**step.kwargs, "tools": tools}, replies=(replace(reply, usage=usage),))
 
 
 @scenario(weight=3)

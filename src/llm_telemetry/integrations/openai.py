@@ -2,13 +2,16 @@
 
 Hooked, sync and async: chat ``create``/``parse`` (``.stream()`` calls ``create``, so it is counted
 once), Responses ``create``/``parse`` (and ``.stream()``), legacy ``completions.create``,
-``embeddings.create``, and the SDK's retry sleep. ``with_raw_response`` / ``with_streaming_response``
+``embeddings.create``, ``images.generate``/``images.edit`` (operation ``image_generation``, streamed
+or not), and the SDK's retry sleep. ``with_raw_response`` / ``with_streaming_response``
 go through the same methods; the caller still receives the raw response object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from .. import content
@@ -17,13 +20,13 @@ from ..errors import classify_status
 from ..providers import provider_for_host
 from ..record import Call, active, begin
 from ..streams import StreamRequest, StreamState
-from ..usage import from_groq_x, from_openai_chat, from_openai_responses
+from ..usage import from_groq_x, from_openai_chat, from_openai_images, from_openai_responses
 from . import _openai_compat as compat
 from ._patch import Patch
 from ._skeleton import NO_STREAM_REQUEST, Endpoint, async_wrapper, guarded, refused_locally, sync_wrapper
 from ._stainless import retry_wrapper, server_of
 
-__all__ = ["ChatState", "ResponsesState", "patches", "provider_of"]
+__all__ = ["ChatState", "ImagesState", "ResponsesState", "patches", "provider_of"]
 
 #: Request keyword -> span attribute.
 REQUEST_ATTRIBUTES = {
@@ -91,6 +94,8 @@ class ChatState(StreamState):
         self.groq = call.provider == "groq"
 
     def attach(self, stream: Any) -> None:
+        if self.call.provider == "openrouter":
+            _read_error_events(stream, self)
         if self.hide_usage_chunk and compat.always_sends_usage(
             getattr(self.http_response(stream), "headers", None)
         ):
@@ -167,6 +172,50 @@ class TextState(ChatState):
                     self.text.append(choice.text)
 
 
+def _read_error_events(stream: Any, state: ChatState) -> None:
+    """Keep the billed usage of an OpenRouter stream that fails midway.
+
+    OpenRouter reports such a failure as a chunk carrying ``error`` and, for what the provider already
+    billed, ``usage`` (https://openrouter.ai/docs/api/reference/streaming, "Handling Errors During
+    Streaming"). The SDK raises ``APIError`` on that chunk, so no proxy ever sees it: its server-sent
+    events are read first instead. ``Stream.__stream__`` calls ``self._iter_events()`` on its first
+    ``next()``, after this runs. Costs one substring test per event, for OpenRouter streams only.
+    """
+    events = getattr(stream, "_iter_events", None)
+    if events is None:
+        return
+    if inspect.isasyncgenfunction(events):
+
+        async def async_events() -> AsyncIterator[Any]:
+            async for sse in events():
+                if '"error"' in sse.data:
+                    _error_event(state, sse.data)
+                yield sse
+
+        stream._iter_events = async_events
+        return
+
+    def sync_events() -> Iterator[Any]:
+        for sse in events():
+            if '"error"' in sse.data:
+                _error_event(state, sse.data)
+            yield sse
+
+    stream._iter_events = sync_events
+
+
+@guarded("stream_chunk", None)
+def _error_event(state: ChatState, data: str) -> None:
+    """The usage of a chunk that also carries ``error`` (the SDK raises on it right after)."""
+    chunk = json.loads(data)
+    if not isinstance(chunk, dict) or not chunk.get("error") or chunk.get("usage") is None:
+        return
+    state.usage = from_openai_chat(chunk["usage"], state.call.provider, chunk.get("service_tier"))
+    model = chunk.get("model")
+    if not state.response_model and isinstance(model, str):
+        state.response_model = model or None
+
+
 class ResponsesState(StreamState):
     """Responses API events: usage arrives with the terminal ``response.*`` event."""
 
@@ -200,6 +249,20 @@ class ResponsesState(StreamState):
 
     def failure(self) -> str | None:
         return self.failed
+
+
+class ImagesState(StreamState):
+    """Streamed ``images.generate``/``images.edit``: partial images, then one ``*.completed`` event,
+    the only one with usage (https://platform.openai.com/docs/api-reference/images-streaming)."""
+
+    __slots__ = ()
+
+    def observe(self, event: Any) -> bool:
+        self.call.output_seen()  # the first image gives the time to first token
+        if getattr(event, "type", None) in ("image_generation.completed", "image_edit.completed"):
+            self.usage = from_openai_images(getattr(event, "usage", None))
+            self.complete = True  # no output_done(): an image arrives whole, there is no per-token pace
+        return False
 
 
 def responses_finish_reason(response: Any) -> str:
@@ -294,10 +357,16 @@ def _finish_embeddings(call: Call, result: Any) -> None:
     )
 
 
+def _finish_images(call: Call, result: Any) -> None:
+    """An images API result names no model and no id; usage comes for the GPT image models only."""
+    call.succeed(from_openai_images(getattr(result, "usage", None)))
+
+
 CHAT = Endpoint("chat", _finish_chat, ChatState, refused=refused_locally)
 TEXT = Endpoint("text_completion", _finish_chat, TextState, refused=refused_locally)
 RESPONSES = Endpoint("chat", _finish_responses, ResponsesState, refused=refused_locally)
 EMBEDDINGS = Endpoint("embeddings", _finish_embeddings, refused=refused_locally)
+IMAGES = Endpoint("image_generation", _finish_images, ImagesState, refused=refused_locally)
 
 
 @guarded("begin", (None, NO_STREAM_REQUEST))
@@ -346,7 +415,7 @@ def patches() -> list[Patch]:
     from openai.lib.streaming import chat as chat_helpers
     from openai.lib.streaming import responses as responses_helpers
     from openai.resources import completions as text
-    from openai.resources import embeddings
+    from openai.resources import embeddings, images
     from openai.resources.chat import completions as chat
     from openai.resources.responses import responses
 
@@ -363,6 +432,7 @@ def patches() -> list[Patch]:
         (TEXT, text.Completions, text.AsyncCompletions, ("create",)),
         (RESPONSES, responses.Responses, responses.AsyncResponses, ("create", "parse")),
         (EMBEDDINGS, embeddings.Embeddings, embeddings.AsyncEmbeddings, ("create",)),
+        (IMAGES, images.Images, images.AsyncImages, ("generate", "edit")),
     ):
         asks = ep.state in (ChatState, TextState)  # streams that may be asked for their usage chunk
         invoke, invoke_async = (compat.invoke, compat.invoke_async) if asks else (None, None)

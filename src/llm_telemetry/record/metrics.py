@@ -108,13 +108,15 @@ class Families:
             "image_input": "Input tokens that were images.",
             "image_output": "Output tokens that were images.",
         }
-        # The billed units' families are registered here too; their series appear on first non-zero use.
+        # The billed units' families are registered here but get children only on first non-zero use.
         self.tokens = {
             field: counter(name, docs[field], token_labels)
             for field, name in {**TOKEN_FAMILIES, **BILLED_TOKEN_FAMILIES}.items()
         }
         self.server_tool_calls = counter(
-            "llm_telemetry_server_tool_calls_total", "Server tool calls billed per call.", (*base, "tool")
+            "llm_telemetry_server_tool_calls_total",
+            "Server-side tool calls billed per call (web search, file search, ...).",
+            (*base, "tool"),
         )
         self.cost = counter(
             "llm_telemetry_cost_usd_total",

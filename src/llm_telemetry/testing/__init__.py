@@ -12,7 +12,8 @@ and error classes run exactly as in production, and no API key or network is nee
         client.chat.completions.create(model="gpt-4o-mini", messages=[...])
         assert fp.requests[0].body["model"] == "gpt-4o-mini"
 
-The Gemini REST API (:class:`GenerateContent`, :class:`GenerateContentStream`, :class:`EmbedContent`,
+The images API (:class:`Images`, :class:`ImagesStream`) is OpenAI's too. The Gemini REST API
+(:class:`GenerateContent`, :class:`GenerateContentStream`, :class:`EmbedContent`,
 :class:`CountTokens`) and the Bedrock runtime API (:class:`Converse`, :class:`ConverseStream`,
 :class:`InvokeModel`, :class:`InvokeModelStream`, AWS event-stream framing included) are served on the
 same port: point ``google-genai`` at ``fp.gemini_base_url`` and boto3 at ``fp.bedrock_endpoint_url``.
@@ -55,6 +56,7 @@ from ._gemini import (
     gemini_error,
     gemini_usage,
 )
+from ._images import Images, ImagesStream, images_usage
 
 __all__ = [
     "Chat",
@@ -71,6 +73,8 @@ __all__ = [
     "GenerateContent",
     "GenerateContentStream",
     "Hang",
+    "Images",
+    "ImagesStream",
     "InvokeModel",
     "InvokeModelStream",
     "Message",
@@ -84,6 +88,7 @@ __all__ = [
     "bedrock_usage",
     "gemini_error",
     "gemini_usage",
+    "images_usage",
     "openai_usage",
     "responses_usage",
 ]

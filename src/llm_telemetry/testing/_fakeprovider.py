@@ -36,8 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType, TracebackType
 from typing import Any, TypeAlias, cast
 
-from . import _bedrock, _gemini
-from ._wire import JSONDict, _Body, _data_event, _dumps, _json, _new_id, _Request, _Stream
+from . import _bedrock, _gemini, _images
+from ._wire import JSONDict, _Body, _data_event, _json, _named_event, _new_id, _Request, _Stream
 
 __all__ = [
     "Chat",
@@ -314,6 +314,7 @@ Reply: TypeAlias = (
     | ResponsesStream
     | Message
     | MessageStream
+    | _images.ImagesReply
     | _gemini.GeminiReply
     | _bedrock.BedrockReply
     | Error
@@ -339,14 +340,13 @@ class RecordedRequest:
 # --------------------------------------------------------------------------------------------------
 
 
-def _named_event(name: str, obj: object) -> bytes:
-    return f"event: {name}\ndata: {_dumps(obj)}\n\n".encode()
-
-
 def _route(path: str) -> str | None:
     """Map any supported path (OpenAI, Azure deployments, Anthropic incl. ``?beta=true``, Gemini,
-    Bedrock) to a kind; Gemini and Bedrock kinds are prefixed ``gemini.`` and ``bedrock.``."""
+    Bedrock) to a kind; images, Gemini and Bedrock kinds start ``images.``, ``gemini.``, ``bedrock.``."""
     p = path.split("?", 1)[0].rstrip("/")
+    images = _images.route(p)
+    if images is not None:
+        return images
     for suffix, route in (
         ("/chat/completions", "chat"),
         ("/completions", "completions"),
@@ -366,6 +366,8 @@ def _default_reply(req: _Request) -> Reply:
         return _gemini.default_reply(req)
     if req.route and req.route.startswith("bedrock."):
         return _bedrock.default_reply(req)
+    if req.route and req.route.startswith("images."):
+        return _images.default_reply(req)
     if req.route == "chat":
         reply = ChatStream() if req.stream else Chat()
     elif req.route == "completions":
@@ -783,6 +785,8 @@ def _render(reply: Reply, req: _Request) -> _Body | _Stream:
         return _render_message(reply, req)
     if isinstance(reply, MessageStream):
         return _render_message_stream(reply)
+    if isinstance(reply, _images.IMAGES_REPLIES):
+        return _images.render(reply, req)
     if isinstance(reply, _gemini.GEMINI_REPLIES):
         return _gemini.render(reply, req)
     if isinstance(reply, _bedrock.BEDROCK_REPLIES):

@@ -83,6 +83,10 @@ def _data_event(obj: object, end: str = "\n\n") -> bytes:
     return f"data: {_dumps(obj)}{end}".encode()
 
 
+def _named_event(name: str, obj: object) -> bytes:
+    return f"event: {name}\ndata: {_dumps(obj)}\n\n".encode()
+
+
 @dataclass(frozen=True, slots=True)
 class _PathRoutes:
     """Routes of an API whose path names the model and the method (Gemini ``models/{m}:{method}``,
