@@ -193,7 +193,8 @@ class Call:
     @property
     def captures(self) -> bool:
         """True when the user opted into content capture and a recording span can carry it."""
-        return self.span is not None and self.tel.settings.capture_content and self.span.is_recording()
+        span = self.span
+        return self.tel.capture_content and span is not None and span.is_recording()
 
     def capture(self, name: str, value: str) -> None:
         """Put prompt or completion text on the span (callers check :attr:`captures` first)."""

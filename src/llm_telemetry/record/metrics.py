@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -213,6 +213,15 @@ class Families:
             self.registry.register(metric)
 
 
+def _adder(child: Any) -> Callable[[float], None]:
+    """The child's value's own ``inc``: what ``Counter.inc`` / ``Gauge.inc`` end in, without their
+    per-call checks (the amounts here are never negative for counters). Chosen once per child, the way
+    prometheus-client chooses its value class once; the public method when the value is not reachable."""
+    value = getattr(child, "_value", None)
+    inc = getattr(value, "inc", None)
+    return inc if callable(inc) else child.inc  # type: ignore[no-any-return]
+
+
 class _Tokens:
     """Token and cost children of one base label set and response model."""
 
@@ -221,24 +230,28 @@ class _Tokens:
     def __init__(self, families: Families, labels: tuple[str, ...], fields: tuple[str, ...]) -> None:
         self.families = families
         self.labels = labels
-        self.counters: dict[str, Any] = {f: families.tokens[f].labels(*labels) for f in fields}
-        self.cost: dict[str, Any] = {
-            c: families.cost.labels(*labels, c)
+        self.counters: dict[str, Callable[[float], None]] = {
+            f: _adder(families.tokens[f].labels(*labels)) for f in fields
+        }
+        self.cost: dict[str, Callable[[float], None]] = {
+            c: _adder(families.cost.labels(*labels, c))
             for c in PRECREATED_COST_COMPONENTS
             if c in fields or c == "request"
         }
 
-    def token(self, field: str) -> Any:
-        child = self.counters.get(field)
-        if child is None:
-            child = self.counters.setdefault(field, self.families.tokens[field].labels(*self.labels))
-        return child
+    def token(self, field: str) -> Callable[[float], None]:
+        """Adds to a token family (created on first use for the ones not pre-created)."""
+        add = self.counters.get(field)
+        if add is None:
+            add = self.counters.setdefault(field, _adder(self.families.tokens[field].labels(*self.labels)))
+        return add
 
-    def component(self, name: str) -> Any:
-        child = self.cost.get(name)
-        if child is None:
-            child = self.cost.setdefault(name, self.families.cost.labels(*self.labels, name))
-        return child
+    def component(self, name: str) -> Callable[[float], None]:
+        """Adds to a cost component (created on first use for the ones not pre-created)."""
+        add = self.cost.get(name)
+        if add is None:
+            add = self.cost.setdefault(name, _adder(self.families.cost.labels(*self.labels, name)))
+        return add
 
 
 class _Series:
@@ -264,9 +277,9 @@ class _Series:
         s = "true" if stream else "false"
         self.families = families
         self.key = key
-        self.outcome = {o: families.requests.labels(*key, s, o) for o in OUTCOMES}
+        self.outcome = {o: _adder(families.requests.labels(*key, s, o)) for o in OUTCOMES}
         self.duration = families.duration.labels(*key, s)
-        self.in_flight = families.in_flight.labels(*key)
+        self.in_flight = _adder(families.in_flight.labels(*key))
         # Time to first token can only be observed on streams: no series for the others.
         self.ttft: Any = families.ttft.labels(*key) if stream else None
         self.tpot: Any = families.tpot.labels(*key) if stream else None
@@ -276,8 +289,8 @@ class _Series:
         self.models: set[str] = set()
         #: (family, label value) -> child, for the closed-set families created on first use.
         self.lazy: dict[tuple[str, str], Any] = {}
-        #: A provider's raw finish reason -> its child.
-        self.finish: dict[str, Any] = {}
+        #: A provider's raw finish reason -> its adder.
+        self.finish: dict[str, Callable[[float], None]] = {}
 
     def child(self, family: str, value: str) -> Any:
         """The child of a closed-set family (errors, retries, finish reasons, missing usage)."""
@@ -287,11 +300,11 @@ class _Series:
             self.lazy[(family, value)] = found
         return found
 
-    def finish_reason(self, raw: str) -> Any:
-        """The child counting a provider's raw finish reason (its contract label), bound once."""
+    def finish_reason(self, raw: str) -> Callable[[float], None]:
+        """Adds to a provider's raw finish reason's contract label, bound once."""
         found = self.finish.get(raw)
         if found is None:
-            found = self.child("finish_reasons", finish_reason_label(raw))
+            found = _adder(self.child("finish_reasons", finish_reason_label(raw)))
             if len(self.finish) < 64:  # raw values are the provider's: keep the cache bounded
                 self.finish[raw] = found
         return found
@@ -341,7 +354,7 @@ class PrometheusWriter:
 
     def begin(self, call: Call, request: Request | None = None) -> None:
         series = self.series(call.key, call.stream)
-        series.in_flight.inc()
+        series.in_flight(1)
         call.series = series
 
     def retry(self, call: Call, error_type: str) -> None:
@@ -350,7 +363,7 @@ class PrometheusWriter:
 
     def discard(self, call: Call) -> None:
         if call.series is not None:
-            call.series.in_flight.dec()
+            call.series.in_flight(-1)
 
     def internal_error(self, stage: str) -> None:
         self.families.internal_errors.labels(stage).inc()
@@ -362,8 +375,8 @@ class PrometheusWriter:
         if self.successor is not None:
             self._moved(call, e)
             return
-        series.in_flight.dec()
-        series.outcome[e.outcome].inc()
+        series.in_flight(-1)
+        series.outcome[e.outcome](1)
         series.duration.observe(e.time - call.start)
         if e.error_type is not None:
             series.child("errors", e.error_type).inc()
@@ -374,7 +387,7 @@ class PrometheusWriter:
         else:
             self._usage(series, e, e.response_model or call.request_model)
         for raw in e.finish_reasons:
-            series.finish_reason(raw).inc()
+            series.finish_reason(raw)(1)
         first = call.first_output
         if first is not None and series.ttft is not None:
             series.ttft.observe(first - call.start)
@@ -398,13 +411,13 @@ class PrometheusWriter:
         for field in _ALL_TOKENS:
             value = getattr(usage, field)
             if value:
-                tokens.token(field).inc(value)
+                tokens.token(field)(value)
         billed = usage.billed
         if billed is not None:  # the v1.1 units: rare, so one check covers them all
             for field in BILLED_TOKEN_FAMILIES:
                 value = getattr(billed, field)
                 if value:
-                    tokens.token(field).inc(value)
+                    tokens.token(field)(value)
             for tool, calls in billed.tool_calls():
                 series.child("server_tool_calls", tool).inc(calls)
         cost = e.cost
@@ -412,6 +425,6 @@ class PrometheusWriter:
             for component in COST_COMPONENTS if billed is not None else PRECREATED_COST_COMPONENTS:
                 amount = getattr(cost, component)
                 if amount > 0:
-                    tokens.component(component).inc(amount)
+                    tokens.component(component)(amount)
         elif e.unpriced:
             series.unpriced.inc()

@@ -15,6 +15,7 @@ from opentelemetry.metrics import Meter
 
 from ..contract import BILLED_TOKEN_FAMILIES, TOKEN_FAMILIES, GenAI
 from .labels import BASE_LABELS, OTHER, model_label
+from .telemetry import nothing
 
 if TYPE_CHECKING:
     from .call import Call, Ending, Request
@@ -93,6 +94,7 @@ class OTelMetricsWriter:
             self.global_provider = False
         return False
 
+    @nothing
     def begin(self, call: Call, request: Request) -> None:
         """Nothing to record until the call ends."""
 
@@ -101,6 +103,7 @@ class OTelMetricsWriter:
             return
         self.retries.add(1, {**self._base(call), "error_type": error_type})
 
+    @nothing
     def discard(self, call: Call) -> None:
         """Nothing was recorded at begin."""
 

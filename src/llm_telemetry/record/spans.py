@@ -15,6 +15,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..contract import BILLED_TOKEN_FAMILIES, USAGE_ATTRIBUTES, GenAI, Ours
 from ..contract import valid_text as text
+from .telemetry import nothing
 
 if TYPE_CHECKING:
     from ..usage import Billed
@@ -93,6 +94,7 @@ class SpanWriter:
         if span is not None and span.is_recording():
             span.add_event("retry", {GenAI.ERROR_TYPE: error_type, "retry.attempt": call.retries})
 
+    @nothing
     def discard(self, call: Call) -> None:
         """Nothing: a span that is never ended is never exported."""
 

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer
@@ -23,11 +23,20 @@ if TYPE_CHECKING:
     from .labels import Admission
     from .metrics import PrometheusWriter
 
-__all__ = ["Telemetry", "Writer", "active", "install", "internal_error", "log_once"]
+__all__ = ["Telemetry", "Writer", "active", "install", "internal_error", "log_once", "nothing"]
 
 log = logging.getLogger("llm_telemetry")
 #: One event's writer methods with the stage their failures count under.
 Handlers = tuple[tuple[Callable[..., Any], str], ...]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def nothing(method: F) -> F:
+    """Marks a writer's event it has nothing to do for: it is left out of that event's handlers."""
+    method.__llm_telemetry_nothing__ = True  # type: ignore[attr-defined]
+    return method
 
 
 class Writer(Protocol):
@@ -59,6 +68,8 @@ class Telemetry:
     admission: Admission
     #: The tracer of the span writer, when spans are on (for layers' own INTERNAL spans).
     tracer: Tracer | None
+    #: ``settings.capture_content``, read on every call: a plain attribute.
+    capture_content: bool = field(init=False)
     #: Each event's handlers, bound once: ``(writer.begin, writer.stage), ...`` and so on.
     begins: Handlers = field(init=False)
     retries: Handlers = field(init=False)
@@ -66,9 +77,13 @@ class Telemetry:
     discards: Handlers = field(init=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "capture_content", self.settings.capture_content)
         events = (("begin", "begins"), ("retry", "retries"), ("end", "ends"), ("discard", "discards"))
         for event, slot in events:
-            handlers = tuple((getattr(w, event), w.stage) for w in self.writers)
+            methods = ((getattr(w, event), w.stage) for w in self.writers)
+            handlers = tuple(
+                (m, stage) for m, stage in methods if not hasattr(m, "__llm_telemetry_nothing__")
+            )
             object.__setattr__(self, slot, handlers)
 
 
