@@ -277,3 +277,17 @@ def test_the_otel_instrumentor_uses_the_providers_it_is_given() -> None:
     assert data is not None
     names = {m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert {"gen_ai.client.operation.duration", "llm_telemetry.requests"} <= names
+
+
+def test_price_overrides_as_a_mapping() -> None:
+    from llm_telemetry.record import active
+
+    llm_telemetry.instrument(
+        registry=CollectorRegistry(), price_overrides={"my-model": {"input_mtok": 1.0, "output_mtok": 2.0}}
+    )
+    tel = active()
+    assert tel is not None
+    from llm_telemetry.usage import Usage
+
+    cost = tel.pricer.price("openai", "my-model", Usage(input=1_000_000, output=1_000_000))
+    assert cost is not None and (cost.input, cost.output) == (1.0, 2.0)

@@ -75,8 +75,8 @@ class Settings(BaseModel):
     """Ask OpenAI chat streams for a final usage chunk (hidden from callers who did not ask)."""
     suppress_sdk_spans: bool = True
     """Turn off SDKs' own OpenTelemetry spans (Anthropic's) so a call yields one span, ours."""
-    price_overrides: str | None = None
-    """Path of a JSON file of prices for custom models, USD per million tokens."""
+    price_overrides: str | dict[str, Any] | None = None
+    """Prices for custom models, USD per million tokens: a JSON or TOML file, inline JSON, or a mapping."""
     registry: CollectorRegistry | None = None
     """Prometheus registry to register families in (default: the global one). Keyword only."""
     tracer_provider: TracerProvider | None = None
@@ -182,7 +182,8 @@ _ACCEPTED = {
     "metric_attributes": "a list (or comma-separated string) of unique label names matching "
     "[a-zA-Z_][a-zA-Z0-9_]*, none of " + ", ".join(sorted(RESERVED_LABELS)),
     "max_label_sets": "an integer from 1 to 1000000",
-    "price_overrides": "a path to a JSON file of model prices",
+    "price_overrides": "a path to a JSON or TOML file, a JSON object as a string, or a mapping, of model "
+    "prices in USD per million tokens",
     "registry": "a prometheus_client.CollectorRegistry",
     "tracer_provider": "an opentelemetry.trace.TracerProvider",
     "meter_provider": "an opentelemetry.metrics.MeterProvider",
@@ -205,7 +206,7 @@ class Options(TypedDict, total=False):
     capture_content: bool
     inject_stream_usage: bool
     suppress_sdk_spans: bool
-    price_overrides: str | None
+    price_overrides: str | Mapping[str, Any] | None
     registry: CollectorRegistry | None
     tracer_provider: TracerProvider | None
     meter_provider: MeterProvider | None

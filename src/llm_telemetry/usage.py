@@ -387,13 +387,15 @@ def _tier(value: Any) -> str | None:
 # -- OpenAI Chat Completions and the compatible APIs -----------------------------------------------
 
 
-def from_openai_chat(usage: Any, provider: str = "openai", service_tier: Any = None) -> Usage | None:
-    """OpenAI Chat Completions / legacy Completions / Embeddings ``usage``, in ``provider``'s dialect.
+_ChatFields = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, Any]
 
-    ``service_tier`` is the response's (a field of the completion or chunk, not of its usage).
+
+def _chat_fields(usage: Any) -> _ChatFields | None:
+    """The raw fields of a chat ``usage`` (None: not a usage at all), and whether extras may hold more.
+
+    The hot path, written out: SDK (pydantic) objects keep declared fields in ``__dict__`` and others in
+    ``__pydantic_extra__``; anything else (dicts, odd objects) raises into the general path.
     """
-    # The hot path, written out: SDK (pydantic) objects keep declared fields in ``__dict__`` and
-    # others in ``__pydantic_extra__``; anything else (dicts, odd objects) raises into the general path.
     try:
         prompt = usage.prompt_tokens
         completion = usage.completion_tokens
@@ -428,7 +430,18 @@ def from_openai_chat(usage: Any, provider: str = "openai", service_tier: Any = N
             _get(usage, "completion_tokens_details"), _COMPLETION_DETAILS
         )
         extra = True  # a dict or an unknown object: any field may be a dialect's
+    return prompt, completion, read, write, reasoning, audio_in, image_in, audio_out, image_out, extra
 
+
+def from_openai_chat(usage: Any, provider: str = "openai", service_tier: Any = None) -> Usage | None:
+    """OpenAI Chat Completions / legacy Completions / Embeddings ``usage``, in ``provider``'s dialect.
+
+    ``service_tier`` is the response's (a field of the completion or chunk, not of its usage).
+    """
+    fields = _chat_fields(usage)
+    if fields is None:
+        return None
+    prompt, completion, read, write, reasoning, audio_in, image_in, audio_out, image_out, extra = fields
     if type(prompt) is not int or prompt < 0 or prompt > MAX_TOKENS:
         prompt = token_count(prompt)
     if type(completion) is not int or completion < 0 or completion > MAX_TOKENS:
