@@ -62,22 +62,17 @@ SERVER = {"server.address": AWS, "server.port": 443}
 
 
 def _client(fp: FakeProvider, **retries: Any) -> Any:
-    """A ``bedrock-runtime`` client for Bedrock's us-east-1 endpoint whose requests go to ``fp``: a
-    ``before-send`` handler (botocore's own event hook) points each prepared request at it."""
+    """A ``bedrock-runtime`` client for Bedrock's us-east-1 endpoint whose requests go to ``fp``
+    (``redirect_boto3``: a ``before-send`` handler points each prepared request at it)."""
     client = boto3.client(
         "bedrock-runtime",
-        endpoint_url=f"https://{AWS}",
         region_name="us-east-1",
         aws_access_key_id="x",
         aws_secret_access_key="x",
         config=Config(retries=retries) if retries else None,
     )
-
-    def to_the_fake(request: Any, **_: Any) -> None:
-        request.url = request.url.replace(f"https://{AWS}", fp.url, 1)
-
-    client.meta.events.register("before-send.bedrock-runtime", to_the_fake)
-    return client
+    assert client.meta.endpoint_url == f"https://{AWS}"
+    return fp.redirect_boto3(client)
 
 
 def bedrock(rid: str | None, **changes: Any) -> Expect:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from llm_telemetry.contract import BUILD_INFO_LABELS
+
 try:
     from tests import promql
 except ImportError:  # tests/ is not a package: pytest puts it on sys.path itself
@@ -280,6 +282,15 @@ def test_every_family_is_charted() -> None:
     charted = {n.removesuffix(s) for n in used for s in ("_bucket", "_sum", "_count") if n.endswith(s)}
     assert used >= COUNTERS | GAUGES
     assert charted >= HISTOGRAMS
+
+
+def test_build_info_table_lists_every_label_of_the_contract() -> None:
+    """The Build info table groups by every ``llm_telemetry_build_info`` label (v1.1 added google_genai,
+    boto3 and dspy before ``prices``), so each running SDK version is a column."""
+    (expr,) = [e for where, e in TARGETS if where == "llm-reliability.json: Build info [A]"]
+    labels = ("version", "openai", "anthropic", "litellm", "instructor", "google_genai", "boto3", "dspy")
+    assert expr.startswith(f"max by (job, instance, {', '.join(labels)}, prices) (llm_telemetry_build_info{{")
+    assert (*labels, "prices") == BUILD_INFO_LABELS
 
 
 def test_ratios_are_guarded() -> None:

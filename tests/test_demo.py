@@ -9,6 +9,7 @@ instant. The command line is run as users run it, in subprocesses: until Ctrl-C 
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import http.server
 import io
@@ -41,7 +42,18 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import llm_telemetry
 from llm_telemetry import cli
-from llm_telemetry._demo import SCENARIOS, DemoSummary, Progress, Totals, plan, run_demo
+from llm_telemetry._demo import SCENARIOS, DemoSummary, Progress, Step, Totals, plan, run_demo
+from llm_telemetry._demo._lanes import Tally, Workload
+from llm_telemetry.testing import (
+    Converse,
+    ConverseStream,
+    Error,
+    GenerateContent,
+    GenerateContentStream,
+    InvokeModel,
+)
+
+from .conftest import Telemetry
 
 Sample = tuple[str, dict[str, str], float]
 #: The demo's subprocesses must not pick up an OTLP endpoint from the environment running the tests.
@@ -189,6 +201,7 @@ def test_metrics_are_served_while_running_then_everything_is_released(run: Run) 
 def test_the_banner_says_where_to_look_next(run: Run) -> None:
     banner = run.output[: run.output.index("Ctrl-C stops")]
     address = run.url.removeprefix("http://").removesuffix("/metrics")
+    assert banner.startswith("llm-telemetry demo: fake OpenAI, Anthropic, Gemini and Bedrock APIs on ")
     assert "20 req/s for 3 s, seed 7" in banner
     assert f"serving Prometheus metrics at {run.url}\n" in banner
     assert f"  metrics     curl {run.url}, or scrape {address} from your Prometheus\n" in banner
@@ -220,13 +233,25 @@ def test_the_workload_lights_up_every_family(run: Run) -> None:
         assert run.delta("llm_telemetry_finish_reasons_total", finish_reason=reason, **openai) >= 1, reason
     assert run.delta("llm_telemetry_requests_total", outcome="cancelled", **openai) >= 1
     assert run.delta("llm_telemetry_time_to_first_token_seconds_count", **openai) > 0
+    # Gemini's thoughts and context cache; Bedrock's prompt cache, throttling retries and prices (the
+    # clients name AWS's endpoint, so open-weight models are priced as Bedrock bills them).
+    gemini, bedrock = {"provider": "gcp.gemini"}, {"provider": "aws.bedrock"}
+    for family in ("input", "output", "cache_read", "reasoning"):
+        assert run.delta(f"llm_telemetry_{family}_tokens_total", **gemini) > 0, family
+    for family in ("input", "output", "cache_read", "cache_write"):
+        assert run.delta(f"llm_telemetry_{family}_tokens_total", **bedrock) > 0, family
+    assert run.delta("llm_telemetry_retries_total", error_type="rate_limit", **bedrock) >= 1
+    for labels in (gemini, bedrock):
+        assert run.delta("llm_telemetry_cost_usd_total", **labels) > 0, labels
+        assert run.delta("llm_telemetry_unpriced_requests_total", **labels) == 0, labels
+        assert run.delta("llm_telemetry_time_to_first_token_seconds_count", **labels) > 0, labels
     requests = "llm_telemetry_requests_total"
     assert _values(run.final, requests, "feature") >= {"search", "chat", "summarize", "extract"}
     assert _values(run.final, requests, "tenant") >= {"acme", "globex"}
     assert _values(run.final, requests, "stream") == {"true", "false"}
     models = _values(run.final, requests, "request_model")
     assert models >= {"gpt-4o-mini", "gpt-4.1", "o4-mini", "text-embedding-3-small"}
-    assert _values(run.final, requests, "operation") >= {"chat", "embeddings"}
+    assert _values(run.final, requests, "operation") >= {"chat", "embeddings", "generate_content"}
 
 
 def test_every_call_is_counted(run: Run) -> None:
@@ -237,8 +262,9 @@ def test_every_call_is_counted(run: Run) -> None:
     assert s.expected_failures == sum(
         s.scenarios[n] for n in ("server_error", "context_length", "stream_cut")
     )
-    for provider in ("openai", "anthropic"):
+    for provider in ("openai", "anthropic", "gcp.gemini", "aws.bedrock"):
         assert run.delta("llm_telemetry_requests_total", provider=provider) == s.calls_by_provider[provider]
+    assert not s.skipped and "skipped" not in run.output  # the dev environment has every SDK
 
 
 def test_summary_matches_the_counters_exactly(run: Run) -> None:
@@ -328,9 +354,138 @@ def test_plan_is_reproducible_and_opens_with_every_scenario() -> None:
     assert [s.scenario for s in first] != [s.scenario for s in itertools.islice(plan(4), 80)]
     assert sorted(s.scenario for s in first[: len(SCENARIOS)]) == sorted(SCENARIOS)
     assert all(s.replies and s.latency >= 0 for s in first)
-    assert {s.provider for s in first} == {"openai", "anthropic"}
+    assert {s.provider for s in first} == {"openai", "anthropic", "gemini", "bedrock"}
     weights = {name: s.weight for name, s in SCENARIOS.items()}
-    assert weights["chat"] == 14 and weights["stream_cut"] == 1 and len(weights) == 25
+    assert weights["chat"] == 14 and weights["stream_cut"] == 1 and len(weights) == 31
+    # Without the optional SDKs' scenarios: as reproducible, and none of their calls.
+    core = [name for name, s in SCENARIOS.items() if s.extra is None]
+    without = [name for name, s in SCENARIOS.items() if s.extra is not None]
+    assert len(without) == 6
+    second = list(itertools.islice(plan(3, without), 80))
+    assert second == list(itertools.islice(plan(3, without), 80))
+    assert sorted(s.scenario for s in second[: len(core)]) == sorted(core)
+    assert {s.provider for s in second} == {"openai", "anthropic"}
+
+
+def _planned(step: Step) -> dict[str, int]:
+    """The token families the contract (v1.1) derives from a step's scripted answer, its last reply.
+
+    Gemini: input = promptTokenCount (cached included), output = candidates + thoughts, cache_read =
+    cachedContentTokenCount, reasoning = thoughts. Bedrock Converse: input = inputTokens + cache reads +
+    cache writes (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_TokenUsage.html).
+    InvokeModel with Anthropic's body: Anthropic's usage, whose input_tokens excludes cache reads and
+    writes (https://docs.anthropic.com/en/api/messages, ``usage``).
+    """
+    reply = step.replies[-1]
+    if isinstance(reply, GenerateContent | GenerateContentStream):
+        assert reply.usage is not None
+        thoughts = reply.usage.get("thoughtsTokenCount", 0)
+        return {
+            "input": reply.usage["promptTokenCount"],
+            "output": reply.usage["candidatesTokenCount"] + thoughts,
+            "cache_read": reply.usage.get("cachedContentTokenCount", 0),
+            "cache_write": 0,
+            "reasoning": thoughts,
+        }
+    if isinstance(reply, Converse | ConverseStream):
+        assert reply.usage is not None
+        read, write = reply.usage.get("cacheReadInputTokens", 0), reply.usage.get("cacheWriteInputTokens", 0)
+        return {
+            "input": reply.usage["inputTokens"] + read + write,
+            "output": reply.usage["outputTokens"],
+            "cache_read": read,
+            "cache_write": write,
+            "reasoning": 0,
+        }
+    assert isinstance(reply, InvokeModel)
+    read, write = reply.cache_read or 0, reply.cache_write or 0
+    return {
+        "input": reply.input_tokens + read + write,
+        "output": reply.output_tokens,
+        "cache_read": read,
+        "cache_write": write,
+        "reasoning": 0,
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.instrument(metric_attributes=["feature"])
+@pytest.mark.parametrize(("threads", "slots"), [(2, 0), (0, 2)], ids=["sync", "async"])
+def test_gemini_and_bedrock_steps_record_exactly_the_planned_tokens(
+    telemetry: Telemetry, threads: int, slots: int
+) -> None:
+    """The plan's google-genai and boto3 steps, run by the demo's own lanes (sync clients in threads, or
+    async slots: ``client.aio`` and boto3 in a worker thread, the attribution scope carried along): every
+    token family per (provider, model, feature) is exactly what the planner scripted, each throttled call
+    one retry, every model priced."""
+    steps = [
+        dataclasses.replace(s, latency=0.0, chunk_delay=0.0)  # the answers, without the think time
+        for s in itertools.islice(plan(7), 60)
+        if s.provider in ("gemini", "bedrock")
+    ]
+    assert {s.scenario for s in steps} == {n for n, s in SCENARIOS.items() if s.extra is not None}
+    tally, halt = Tally(), threading.Event()
+    workload = Workload(steps, 100.0, tally, halt, threads, slots)
+    workload.start()
+    try:
+        assert workload.done.wait(60), "the lanes did not finish the plan"
+    finally:
+        workload.close()
+    assert tally.unexpected == [] and tally.expected_failures == 0
+    assert sum(tally.calls.values()) == len(steps)
+    expected: dict[tuple[str, str, str], Counter[str]] = {}
+    for step in steps:
+        key = (step.counted_as, step.kwargs.get("model") or step.kwargs["modelId"], step.feature)
+        expected.setdefault(key, Counter()).update(_planned(step))
+    assert {provider for provider, _, _ in expected} == {"gcp.gemini", "aws.bedrock"}
+    for (provider, model, feature), tokens in expected.items():
+        labels = {"provider": provider, "request_model": model, "feature": feature}
+        for family in ("input", "output", "cache_read", "cache_write", "reasoning"):
+            counted = telemetry.value(f"llm_telemetry_{family}_tokens_total", **labels)
+            assert counted == tokens[family], (provider, model, feature, family)
+        assert telemetry.value("llm_telemetry_cost_usd_total", **labels) > 0, labels
+        assert telemetry.value("llm_telemetry_unpriced_requests_total", **labels) == 0, labels
+    for provider in ("gcp.gemini", "aws.bedrock"):
+        calls = [s for s in steps if s.counted_as == provider]
+        throttled = sum(isinstance(s.replies[0], Error) for s in calls)
+        assert telemetry.value("llm_telemetry_requests_total", provider=provider) == tally.calls[provider]
+        assert telemetry.value("llm_telemetry_requests_total", provider=provider, outcome="success") == len(
+            calls
+        )
+        assert telemetry.value("llm_telemetry_retries_total", provider=provider) == throttled
+        assert telemetry.value("llm_telemetry_retries_total", provider=provider, error_type="rate_limit") == (
+            throttled
+        )
+    assert sum(isinstance(s.replies[0], Error) for s in steps) >= 1
+    addresses = {(span.attributes or {}).get("server.address") for span in telemetry.spans()}
+    assert "bedrock-runtime.us-east-1.amazonaws.com" in addresses
+
+
+@pytest.mark.slow
+def test_without_google_genai_and_boto3_their_scenarios_are_skipped_and_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As in an environment installed with README's ``.[openai,anthropic]``: the demo runs the rest, and
+    the banner and the summary say what was skipped and the install line that adds it."""
+    monkeypatch.setitem(sys.modules, "google.genai", None)
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    out = io.StringIO()
+    summary = run_demo(duration=1, rate=10, port=0, seed=7, out=out)
+    text = out.getvalue()
+    skipped = [name for name, s in SCENARIOS.items() if s.extra is not None]
+    assert summary.unexpected == () and summary.calls > 0
+    assert summary.skipped.extras == ("gemini", "bedrock") and list(summary.skipped.scenarios) == skipped
+    assert set(summary.calls_by_provider) <= {"openai", "anthropic", "openrouter"}
+    assert not set(summary.scenarios) & set(skipped)
+    assert text.startswith("llm-telemetry demo: fake OpenAI and Anthropic APIs on loopback")
+    assert (
+        "  skipped     the Gemini and Bedrock scenarios: google-genai and boto3 are not installed;\n"
+        "              pip install -e '.[gemini,bedrock]' adds them\n"
+    ) in text
+    assert (
+        f"skipped: {', '.join(skipped)} (google-genai and boto3 are not installed; "
+        "pip install -e '.[gemini,bedrock]' adds them)\n"
+    ) in text
 
 
 def test_version_defaults_and_argument_errors(capsys: pytest.CaptureFixture[str]) -> None:

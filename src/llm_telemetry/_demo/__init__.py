@@ -1,9 +1,9 @@
 """The no-key demo behind ``llm-telemetry demo``: a planned workload through the real SDKs.
 
 ``_planner`` (one scripted call and its random draws) -> ``_scenarios`` (what the traffic is made of,
-and the seeded plan) -> ``_lanes`` (threads and async slots making the calls) -> ``_run`` (serving
-``/metrics``, pacing, stopping), with ``_summary`` and ``_console`` for what is printed and
-``_export`` for where spans go.
+and the seeded plan) -> ``_lanes`` (threads and async slots making the calls; ``_optional`` for the
+google-genai and boto3 ones) -> ``_run`` (serving ``/metrics``, pacing, stopping), with ``_summary`` and
+``_console`` for what is printed and ``_export`` for where spans go.
 """
 
 from ._console import Progress

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 from typing import TextIO
 
+from ._scenarios import OPTIONAL_SDKS, Skipped
 from ._summary import Totals
 
 __all__ = ["Progress", "banner", "display_host", "progress_line"]
@@ -28,17 +29,36 @@ def _dashboards() -> str:
 
 
 def banner(
-    *, rate: float, duration: float, seed: int, lanes: tuple[int, int], url: str, spans: str | None
+    *,
+    rate: float,
+    duration: float,
+    seed: int,
+    lanes: tuple[int, int],
+    url: str,
+    spans: str | None,
+    skipped: Skipped,
 ) -> str:
     """The opening lines: what runs, where /metrics is, and the next things to look at.
 
-    ``spans`` says where spans go (None: nowhere, so the banner says how to see them)."""
+    ``spans`` says where spans go (None: nowhere, so the banner says how to see them); ``skipped``, the
+    scenarios whose SDK is missing and how to add them."""
     length = "until Ctrl-C" if duration == 0 else f"for {duration:g} s"
     address = url.removeprefix("http://").removesuffix("/metrics")
     spans = spans or "not exported: add --spans console to print them, or --otlp http://localhost:4317"
+    apis = [
+        "OpenAI",
+        "Anthropic",
+        *(sdk.api for extra, sdk in OPTIONAL_SDKS.items() if extra not in skipped.extras),
+    ]
+    missing = (
+        f"  skipped     the {skipped.apis} scenarios: {skipped.missing};\n"
+        f"              {skipped.install} adds them\n"
+        if skipped
+        else ""
+    )
     return (
-        f"llm-telemetry demo: fake OpenAI + Anthropic on loopback (no API key, no network), "
-        f"{rate:g} req/s {length}, seed {seed}, {lanes[0]} threads + {lanes[1]} async slots\n"
+        f"llm-telemetry demo: fake {', '.join(apis[:-1])} and {apis[-1]} APIs on loopback (no API key, "
+        f"no network), {rate:g} req/s {length}, seed {seed}, {lanes[0]} threads + {lanes[1]} async slots\n"
         f"serving Prometheus metrics at {url}\n"
         "where to look next:\n"
         f"  metrics     curl {url}, or scrape {address} from your Prometheus\n"
@@ -47,6 +67,7 @@ def banner(
         "  full stack  docker compose up --build (in the repository): this demo, Prometheus, Grafana with\n"
         "              the dashboards (http://localhost:3000) and Jaeger for spans (http://localhost:16686)\n"
         f"  spans       {spans}\n"
+        f"{missing}"
         "Ctrl-C stops: the calls under way finish, then the summary is printed.\n"
     )
 

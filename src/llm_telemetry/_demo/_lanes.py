@@ -1,9 +1,9 @@
 """Driving the workload: lanes (threads with sync clients, slots of one asyncio loop with async
 clients), each with its own fake provider, making the planned calls the way an application would.
 
-The calls go through the *real* openai and anthropic SDKs against
-:class:`~llm_telemetry.testing.FakeProvider` on loopback, so retries, streams and error classes are
-exactly what production code exercises.
+The calls go through the *real* openai and anthropic SDKs (and google-genai and boto3 when installed,
+``_optional``) against :class:`~llm_telemetry.testing.FakeProvider` on loopback, so retries, streams and
+error classes are exactly what production code exercises.
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ import openai
 
 from ..attribution import attributes
 from ..testing import Error, FakeProvider, Reply
+from . import _optional
 from ._planner import Step
 
 __all__ = ["Tally", "Workload", "lanes"]
 
 #: The SDKs insist on a key; this one only ever reaches the local fake provider.
 DEMO_API_KEY = "sk-demo-not-a-real-key"
+#: Steps through google-genai or boto3, whose clients and calls are ``_optional``'s.
+_OPTIONAL = ("gemini", "bedrock")
 _ERROR_LATENCY = 0.03
 
 
@@ -76,12 +79,14 @@ class _Pacer:
         self._lock = threading.Lock()
 
     def take(self) -> tuple[float, Step] | None:
+        """The next step and when to start it; None once halted or when a finite plan is used up."""
         with self._lock:
-            if self._halt.is_set():
+            step = None if self._halt.is_set() else next(self._steps, None)
+            if step is None:
                 return None
             at = max(time.monotonic(), self._next)
             self._next = at + self._interval  # a lagging lane does not cause a burst to catch up
-            return at, next(self._steps)
+            return at, step
 
 
 class Tally:
@@ -114,16 +119,17 @@ class Tally:
 class _Clients:
     """SDK clients for one lane; ``max_retries=1`` copies are made once and share their pools.
 
-    Steps naming a production API (``Step.base_url``) get a client at that URL whose transport sends
-    every request to the lane's fake provider: made on first use, with its own pool, closed by
-    :meth:`close_hosted`.
+    The lane's own clients are made on first use, each with its own pool, and closed by
+    :meth:`close_own` / :meth:`aclose_own`: google-genai's and boto3's (``_optional``), and openai
+    clients for steps naming a production API (``Step.base_url``), whose transport sends every request
+    to the lane's fake provider.
     """
 
     openai: Any
     anthropic: Any
     retries: dict[tuple[str, int], Any] = field(default_factory=dict)
     fake: FakeProvider | None = None
-    hosted: dict[str, Any] = field(default_factory=dict)
+    own: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, asynchronous: bool) -> _Clients:
@@ -143,8 +149,8 @@ class _Clients:
         )
 
     def pick(self, step: Step) -> Any:
-        if step.base_url is not None:
-            return self._hosted(step.base_url)
+        if step.base_url is not None or step.provider in _OPTIONAL:
+            return self._own(step)
         client = self.openai if step.provider == "openai" else self.anthropic
         if step.max_retries is None:
             return client
@@ -153,29 +159,42 @@ class _Clients:
             self.retries[key] = client.with_options(max_retries=step.max_retries)
         return self.retries[key]
 
-    def _hosted(self, base_url: str) -> Any:
-        """An openai client at ``base_url`` (provider detection sees it) answered by the lane's provider."""
-        found = self.hosted.get(base_url)
+    def _own(self, step: Step) -> Any:
+        """The lane's own client for ``step``, made on its first use."""
+        key = (step.provider, step.base_url)
+        found = self.own.get(key)
         if found is None:
-            assert self.fake is not None, "hosted clients belong to a lane"
-            client = self.openai
-            # The HTTP library under the SDK's client class: httpx (openai 2.x) or httpx2 (3.x).
-            base = next(c for c in openai.DefaultHttpxClient.__mro__ if not c.__module__.startswith("openai"))
-            http = sys.modules[base.__module__.split(".")[0]]
-            if isinstance(client, openai.AsyncOpenAI):
-                pool: Any = openai.DefaultAsyncHttpxClient(transport=self.fake.transport(http, True))
+            assert self.fake is not None, "own clients belong to a lane"
+            if step.provider in _OPTIONAL:
+                found = _optional.client_for(step, self.fake, DEMO_API_KEY)
             else:
-                pool = openai.DefaultHttpxClient(transport=self.fake.transport(http))
-            found = self.hosted[base_url] = client.copy(base_url=base_url, http_client=pool)
+                assert step.base_url is not None
+                found = self._hosted(step.base_url, self.fake)
+            self.own[key] = found
         return found
 
-    def close_hosted(self) -> None:
-        for client in self.hosted.values():
+    def _hosted(self, base_url: str, fake: FakeProvider) -> Any:
+        """An openai client at ``base_url`` (provider detection sees it) answered by ``fake``."""
+        client = self.openai
+        # The HTTP library under the SDK's client class: httpx (openai 2.x) or httpx2 (3.x).
+        base = next(c for c in openai.DefaultHttpxClient.__mro__ if not c.__module__.startswith("openai"))
+        http = sys.modules[base.__module__.split(".")[0]]
+        if isinstance(client, openai.AsyncOpenAI):
+            pool: Any = openai.DefaultAsyncHttpxClient(transport=fake.transport(http, True))
+        else:
+            pool = openai.DefaultHttpxClient(transport=fake.transport(http))
+        return client.copy(base_url=base_url, http_client=pool)
+
+    def close_own(self) -> None:
+        for client in self.own.values():
             client.close()
 
-    async def aclose_hosted(self) -> None:
-        for client in self.hosted.values():
-            await client.close()
+    async def aclose_own(self) -> None:
+        for (provider, _), client in self.own.items():
+            if provider == "openai":
+                await client.close()
+            else:
+                await _optional.aclose(provider, client)
 
 
 def _create(client: Any, step: Step) -> Any:
@@ -196,6 +215,9 @@ def _create(client: Any, step: Step) -> Any:
 def _call(step: Step, clients: _Clients) -> None:
     """Make the step's SDK call the way an application would, reading any stream it gets."""
     client, kwargs = clients.pick(step), step.kwargs
+    if step.provider in _OPTIONAL:
+        _optional.call(client, step)
+        return
     if step.api == "messages.stream":
         with client.messages.stream(**kwargs) as stream:
             _drain(stream, step.read_at_most)
@@ -209,6 +231,9 @@ def _call(step: Step, clients: _Clients) -> None:
 async def _acall(step: Step, clients: _Clients) -> None:
     """:func:`_call` through the async clients."""
     client, kwargs = clients.pick(step), step.kwargs
+    if step.provider in _OPTIONAL:
+        await _optional.acall(client, step)
+        return
     if step.api == "messages.stream":
         async with client.messages.stream(**kwargs) as stream:
             await _adrain(stream, step.read_at_most)
@@ -306,7 +331,7 @@ class Workload:
         try:
             self._sync_steps(pacer, provider, clients)
         finally:
-            clients.close_hosted()
+            clients.close_own()
 
     def _sync_steps(self, pacer: _Pacer, provider: _LaneProvider, clients: _Clients) -> None:
         while (slot := pacer.take()) is not None:
@@ -338,7 +363,7 @@ class Workload:
         try:
             await self._async_steps(pacer, provider, clients)
         finally:
-            await clients.aclose_hosted()
+            await clients.aclose_own()
 
     async def _async_steps(self, pacer: _Pacer, provider: _LaneProvider, clients: _Clients) -> None:
         while (slot := pacer.take()) is not None:

@@ -20,7 +20,7 @@ from ..streams import flush
 from ._console import Progress, banner, display_host, progress_line
 from ._errors import DemoError
 from ._lanes import Tally, Workload, lanes
-from ._scenarios import plan
+from ._scenarios import Skipped, plan, skipped
 from ._summary import DemoSummary, Reading, format_summary, read
 
 __all__ = ["METRIC_ATTRIBUTES", "run_demo"]
@@ -70,6 +70,7 @@ def run_demo(
     server: MetricsServer | None = None
     instrument(metric_attributes=list(METRIC_ATTRIBUTES))
     try:
+        skip = skipped()
         server = _serve(host, port)
         url = f"http://{display_host(host)}:{server.server_port}/metrics"
         baseline = read(REGISTRY)
@@ -79,15 +80,23 @@ def run_demo(
         if not quiet:
             _write(
                 out,
-                banner(rate=rate, duration=duration, seed=seed, lanes=(threads, slots), url=url, spans=spans),
+                banner(
+                    rate=rate,
+                    duration=duration,
+                    seed=seed,
+                    lanes=(threads, slots),
+                    url=url,
+                    spans=spans,
+                    skipped=skip,
+                ),
             )
         tally = Tally()
-        workload = Workload(plan(seed), rate, tally, halt, threads, slots)
+        workload = Workload(plan(seed, skip.scenarios), rate, tally, halt, threads, slots)
         workload.start()
         progress = None if quiet else Progress(out, duration, time.monotonic(), plain=spans is not None)
         elapsed = _drive(workload, stop, duration, progress, baseline)
         flush()  # streams dropped without close() are recorded by a background thread
-        summary = _summary(read(REGISTRY).since(baseline), tally, elapsed, seed, url)
+        summary = _summary(read(REGISTRY).since(baseline), tally, elapsed, seed, url, skip)
         _write(out, format_summary(summary))
         if on_done is not None:
             on_done(summary)
@@ -137,7 +146,9 @@ def _drive(
     return time.monotonic() - start
 
 
-def _summary(reading: Reading, tally: Tally, elapsed: float, seed: int, url: str) -> DemoSummary:
+def _summary(
+    reading: Reading, tally: Tally, elapsed: float, seed: int, url: str, skip: Skipped
+) -> DemoSummary:
     return DemoSummary(
         elapsed=elapsed,
         seed=seed,
@@ -149,4 +160,5 @@ def _summary(reading: Reading, tally: Tally, elapsed: float, seed: int, url: str
         scenarios=dict(tally.scenarios),
         expected_failures=tally.expected_failures,
         unexpected=tuple(tally.unexpected),
+        skipped=skip,
     )

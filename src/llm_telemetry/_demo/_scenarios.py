@@ -2,14 +2,16 @@
 
 A scenario turns the planner's random draws into one fully scripted SDK call. Weights are roughly
 "per 100 requests"; rare ones (errors, cut streams) still show up within seconds because the plan
-opens with every scenario once.
+opens with every scenario once. Scenarios through an optional SDK (google-genai, boto3) name its
+extra, and are left out of the plan when that SDK is not installed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from ..testing import (
     Chat,
@@ -24,58 +26,124 @@ from ..testing import (
     responses_usage,
 )
 from ._planner import (
+    BEDROCK_HAIKU,
+    BEDROCK_SONNET,
     EMBEDDING,
+    GEMINI_FLASH,
+    GEMINI_PRO,
     GPT_4O_MINI,
     GPT_41,
     GPT_AUDIO,
     GPT_IMAGE,
     HAIKU,
+    LLAMA,
+    NOVA_LITE,
     O4_MINI,
     SONNET,
     Planner,
     Step,
 )
 
-__all__ = ["SCENARIOS", "Scenario", "plan"]
+__all__ = ["OPTIONAL_SDKS", "SCENARIOS", "OptionalSdk", "Scenario", "Skipped", "plan", "skipped"]
 
 Draw = Callable[[Planner], Step]
+
+
+class OptionalSdk(NamedTuple):
+    """An SDK some scenarios call through, which the demo can do without."""
+
+    module: str
+    distribution: str
+    #: The API its scenarios call, as the banner names it.
+    api: str
+
+
+#: Extra -> its SDK. The demo needs openai and anthropic anyway (README installs ``.[openai,anthropic]``).
+OPTIONAL_SDKS = {
+    "gemini": OptionalSdk("google.genai", "google-genai", "Gemini"),
+    "bedrock": OptionalSdk("boto3", "boto3", "Bedrock"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
     draw: Draw
     weight: int
+    #: The extra (``OPTIONAL_SDKS``) whose SDK the call goes through; None: openai or anthropic.
+    extra: str | None = None
 
 
 #: Scenario name -> how to draw one and how often, in registration order.
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(weight: int) -> Callable[[Draw], Draw]:
+def scenario(weight: int, extra: str | None = None) -> Callable[[Draw], Draw]:
     """Register the decorated draw under its function name."""
 
     def register(draw: Draw) -> Draw:
-        SCENARIOS[draw.__name__] = Scenario(draw, weight)
+        SCENARIOS[draw.__name__] = Scenario(draw, weight, extra)
         return draw
 
     return register
 
 
-def plan(seed: int) -> Iterator[Step]:
-    """The endless, reproducible request sequence for ``seed``.
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """The scenarios left out because their SDKs are not installed, and how to add them."""
+
+    extras: tuple[str, ...] = ()
+    scenarios: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.extras)
+
+    @property
+    def apis(self) -> str:
+        """``Gemini and Bedrock``."""
+        return " and ".join(OPTIONAL_SDKS[extra].api for extra in self.extras)
+
+    @property
+    def missing(self) -> str:
+        """``google-genai and boto3 are not installed``."""
+        verb = "are" if len(self.extras) > 1 else "is"
+        return (
+            f"{' and '.join(OPTIONAL_SDKS[extra].distribution for extra in self.extras)} {verb} not installed"
+        )
+
+    @property
+    def install(self) -> str:
+        """The command that adds them, from a checkout (README's first command installs from one)."""
+        return f"pip install -e '.[{','.join(self.extras)}]'"
+
+
+def skipped() -> Skipped:
+    """The scenarios whose SDK cannot be imported here."""
+    missing = []
+    for extra, sdk in OPTIONAL_SDKS.items():
+        try:
+            importlib.import_module(sdk.module)
+        except ImportError:
+            missing.append(extra)
+    names = tuple(name for name, s in SCENARIOS.items() if s.extra in missing)
+    return Skipped(tuple(missing), names)
+
+
+def plan(seed: int, skip: Collection[str] = ()) -> Iterator[Step]:
+    """The endless, reproducible request sequence for ``seed``, without the scenarios named in ``skip``.
 
     It opens with every scenario once (in a seeded order), so every family, label and dashboard
     panel has data within seconds even for rare scenarios; after that, scenarios are drawn by weight.
     """
     planner = Planner(seed)
-    names = list(SCENARIOS)
-    weights = [s.weight for s in SCENARIOS.values()]
+    active = {name: s for name, s in SCENARIOS.items() if name not in skip}
+    names = list(active)
+    weights = [s.weight for s in active.values()]
     opening = names[:]
     planner.rng.shuffle(opening)
     for name in opening:
-        yield SCENARIOS[name].draw(planner)
+        yield active[name].draw(planner)
     while True:
-        yield SCENARIOS[planner.rng.choices(names, weights)[0]].draw(planner)
+        yield active[planner.rng.choices(names, weights)[0]].draw(planner)
 
 
 _CONTEXT_ERROR: dict[str, Any] = {
@@ -370,3 +438,82 @@ def overloaded(p: Planner) -> Step:
     step = claude_cached(p)
     busy = Error(529, headers={"retry-after-ms": str(p.n(200, 800))})
     return replace(step, scenario="overloaded", replies=(busy, *step.replies))
+
+
+# -- Gemini (google-genai) -------------------------------------------------------------------------
+
+
+@scenario(weight=5, extra="gemini")
+def gemini_cached(p: Planner) -> Step:
+    """Gemini 2.5 Flash over a long document in an explicit context cache, thinking before it answers:
+    cached tokens are part of the prompt, thoughts part of (and billed as) output."""
+    cached = p.n(4096, 12000)
+    return p.gemini(
+        "gemini_cached",
+        GEMINI_FLASH,
+        "summarize",
+        prompt=cached + p.n(40, 400),
+        visible=p.n(80, 300),
+        thoughts=p.n(100, 900),
+        cached=cached,
+    )
+
+
+@scenario(weight=4, extra="gemini")
+def gemini_stream(p: Planner) -> Step:
+    """Gemini 2.5 Pro through ``generate_content_stream``: thought summary first, then the answer."""
+    return p.gemini(
+        "gemini_stream",
+        GEMINI_PRO,
+        "chat",
+        prompt=p.n(200, 3000),
+        visible=p.n(40, 160),
+        thoughts=p.n(200, 1200),
+        stream=True,
+    )
+
+
+# -- Bedrock (boto3) -------------------------------------------------------------------------------
+
+
+@scenario(weight=5, extra="bedrock")
+def bedrock_converse(p: Planner) -> Step:
+    """Converse with Amazon Nova Lite or Llama 3.3 70B: priced because the client names AWS's endpoint
+    (at a self-hosted address an open-weight model is not)."""
+    model = p.rng.choice((NOVA_LITE, LLAMA))
+    feature = p.rng.choice(("chat", "search"))
+    return p.converse("bedrock_converse", model, feature, fresh=p.n(150, 2400), output=p.n(30, 220))
+
+
+@scenario(weight=4, extra="bedrock")
+def bedrock_converse_stream(p: Planner) -> Step:
+    """ConverseStream with Claude Sonnet 4.5 and a cached system prompt: cache writes, then reads."""
+    return p.converse(
+        "bedrock_converse_stream",
+        BEDROCK_SONNET,
+        "chat",
+        fresh=p.n(20, 300),
+        output=p.n(40, 160),
+        cached_prefix=p.n(1500, 4000),
+        stream=True,
+    )
+
+
+@scenario(weight=3, extra="bedrock")
+def bedrock_invoke(p: Planner) -> Step:
+    """InvokeModel with Claude Haiku 4.5's own (Anthropic Messages) body; usage from the response."""
+    return p.invoke_claude(
+        "bedrock_invoke",
+        BEDROCK_HAIKU,
+        "extract",
+        fresh=p.n(100, 800),
+        output=p.n(40, 250),
+        cached_prefix=p.rng.choice((0, p.n(1200, 3000))),
+    )
+
+
+@scenario(weight=2, extra="bedrock")
+def bedrock_throttled(p: Planner) -> Step:
+    """``ThrottlingException`` (429), then botocore's own retry succeeds."""
+    step = bedrock_converse(p)
+    return replace(step, scenario="bedrock_throttled", replies=(Error(429), *step.replies))

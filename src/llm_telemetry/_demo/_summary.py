@@ -7,11 +7,12 @@ compare our numbers with theirs, so what it prints must be exactly what ``/metri
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from prometheus_client import CollectorRegistry
 
 from ..integrations import INTEGRATIONS
+from ._scenarios import Skipped
 
 __all__ = ["DemoSummary", "Reading", "Totals", "format_summary", "read"]
 
@@ -119,6 +120,8 @@ class DemoSummary:
     expected_failures: int
     #: What went wrong that no scenario intended; empty on a healthy run.
     unexpected: tuple[str, ...] = ()
+    #: Scenarios left out because their SDK is not installed.
+    skipped: Skipped = field(default_factory=Skipped)
 
     @property
     def calls(self) -> int:
@@ -181,6 +184,11 @@ def format_summary(summary: DemoSummary) -> str:
             "errors by type: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.error_types.items()))
         )
     lines.append("scenarios: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.scenarios.items())))
+    if summary.skipped:
+        skipped = summary.skipped
+        lines.append(
+            f"skipped: {', '.join(skipped.scenarios)} ({skipped.missing}; {skipped.install} adds them)"
+        )
     for provider in providers:
         calls = summary.calls_by_provider.get(provider, 0)
         counted = summary.by_provider.get(provider, Totals()).requests

@@ -16,7 +16,8 @@ The images API (:class:`Images`, :class:`ImagesStream`) is OpenAI's too. The Gem
 (:class:`GenerateContent`, :class:`GenerateContentStream`, :class:`EmbedContent`,
 :class:`CountTokens`) and the Bedrock runtime API (:class:`Converse`, :class:`ConverseStream`,
 :class:`InvokeModel`, :class:`InvokeModelStream`, AWS event-stream framing included) are served on the
-same port: point ``google-genai`` at ``fp.gemini_base_url`` and boto3 at ``fp.bedrock_endpoint_url``.
+same port: point ``google-genai`` at ``fp.gemini_base_url`` and boto3 at ``fp.bedrock_endpoint_url`` (or
+keep AWS's endpoint and pass the client to ``fp.redirect_boto3``, so pricing sees Bedrock).
 
 Standard library only.
 """

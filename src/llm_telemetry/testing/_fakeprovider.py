@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import ModuleType, TracebackType
 from typing import Any, TypeAlias, cast
+from urllib.parse import urlsplit, urlunsplit
 
 from . import _bedrock, _gemini, _images
 from ._wire import JSONDict, _Body, _data_event, _json, _named_event, _new_id, _Request, _Stream
@@ -1101,6 +1102,26 @@ class FakeProvider:
     def bedrock_endpoint_url(self) -> str:
         """For ``boto3.client("bedrock-runtime", endpoint_url=...)`` with dummy credentials."""
         return self.url
+
+    def redirect_boto3(self, client: Any) -> Any:
+        """Send every request of a boto3 (botocore) ``client`` to this server, whatever endpoint it names;
+        returns ``client``. The boto3 counterpart of :meth:`transport`.
+
+        The client keeps AWS's endpoint, so everything that looks at it (provider detection, pricing,
+        ``server.address``) sees AWS, not a loopback address where open-weight models are unpriced. A
+        ``before-send`` handler (botocore's own event hook, on this client only: each client has its own
+        copy of the session's events) points each signed request here::
+
+            client = fp.redirect_boto3(boto3.client("bedrock-runtime", region_name="us-east-1",
+                                                    aws_access_key_id="x", aws_secret_access_key="x"))
+        """
+
+        def here(request: Any, **_: Any) -> None:
+            scheme_and_host = urlsplit(self.url)[:2]
+            request.url = urlunsplit(scheme_and_host + urlsplit(request.url)[2:])
+
+        client.meta.events.register("before-send", here)
+        return client
 
     def script(self, *replies: Reply) -> None:
         """Queue replies; each request (SDK retries included) takes the next one."""
