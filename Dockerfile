@@ -11,8 +11,10 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 # The SDK versions CI tests (what `.ci/run` resolves into .venv): they must move with CI, as
-# tests/test_compose.py checks. The otel extra brings the SDK and the OTLP exporters.
-RUN pip install ".[openai,anthropic,otel]" "openai==3.3.0" "anthropic==2.15.0" \
+# tests/test_compose.py checks. The otel extra brings the SDK and the OTLP exporters; gemini and bedrock
+# add the demo's Gemini and Bedrock scenarios.
+RUN pip install ".[openai,anthropic,gemini,bedrock,otel]" "openai==3.3.0" "anthropic==2.15.0" \
+    "google-genai==3.6.1" "boto3==1.44.8" \
     && useradd --create-home --uid 10001 app
 
 USER app

@@ -115,8 +115,8 @@ def test_the_collectors_otel_metrics_reach_prometheus(services: dict[str, Any]) 
 
 def test_the_demo_image_pins_the_sdk_versions_ci_tests() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    pins = dict(re.findall(r'"(openai|anthropic)==([^"]+)"', dockerfile))
-    assert pins == {"openai": metadata.version("openai"), "anthropic": metadata.version("anthropic")}
+    pins = dict(re.findall(r'"(openai|anthropic|google-genai|boto3)==([^"]+)"', dockerfile))
+    assert pins == {sdk: metadata.version(sdk) for sdk in ("openai", "anthropic", "google-genai", "boto3")}
 
 
 def test_the_compose_header_and_readme_give_the_same_command() -> None:
