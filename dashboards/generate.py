@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from llm_telemetry.contract import BUILD_INFO_LABELS
+
 HERE = Path(__file__).resolve().parent
 SCHEMA_VERSION = 39
 TAG = "llm-telemetry"
@@ -47,18 +49,6 @@ TTFT = "llm_telemetry_time_to_first_token_seconds"
 TPOT = "llm_telemetry_time_per_output_token_seconds"
 IN_FLIGHT = "llm_telemetry_in_flight_requests"
 BUILD_INFO = "llm_telemetry_build_info"
-#: Its labels (the contract's, in its order): our version, each supported SDK's, the price data's.
-BUILD_INFO_LABELS = (
-    "version",
-    "openai",
-    "anthropic",
-    "litellm",
-    "instructor",
-    "google_genai",
-    "boto3",
-    "dspy",
-    "prices",
-)
 INTERNAL_ERRORS = "llm_telemetry_internal_errors_total"
 SERIES_FOLDED = "llm_telemetry_series_folded_total"
 SERVER_TOOL_CALLS = "llm_telemetry_server_tool_calls_total"

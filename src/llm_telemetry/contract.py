@@ -12,7 +12,6 @@ from typing import Final, NamedTuple
 # -- Prometheus label values ------------------------------------------------------------------------
 
 OUTCOMES: Final = ("success", "error", "cancelled")
-STREAM_VALUES: Final = ("false", "true")
 
 ERROR_TYPES: Final = (
     "rate_limit",
@@ -68,8 +67,6 @@ FINISH_REASON_MAP: Final = {
     "content_filtered": "content_filter",
 }
 
-#: ``llm_telemetry_usage_missing_total{reason}``.
-MISSING_REASONS: Final = ("not_requested", "interrupted", "not_reported")
 
 #: Token families: ``Usage`` field -> Prometheus family (pre-created at zero with a response model).
 TOKEN_FAMILIES: Final = {

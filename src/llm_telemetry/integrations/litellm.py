@@ -16,7 +16,6 @@ import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..errors import classify
 from ..providers import otel_name
@@ -25,7 +24,7 @@ from ..streams import StreamRequest, StreamState
 from ..usage import Usage, from_litellm
 from . import _openai_compat as compat
 from ._patch import Patch
-from ._skeleton import NO_STREAM_REQUEST, Endpoint, async_wrapper, guarded, sync_wrapper
+from ._skeleton import NO_STREAM_REQUEST, Endpoint, async_wrapper, guarded, server_of_url, sync_wrapper
 from .openai import REQUEST_ATTRIBUTES
 
 __all__ = ["LiteLLMState", "patches", "resolve"]
@@ -47,12 +46,7 @@ def resolve(model: Any, kwargs: dict[str, Any]) -> tuple[str, str | None, int | 
         _, name, _, base = litellm.get_llm_provider(model=model, custom_llm_provider=custom, api_base=base)
     except Exception:  # an unknown model: LiteLLM fails the call itself, which is recorded
         name = custom if isinstance(custom, str) else None
-    address: str | None = None
-    port: int | None = None
-    if isinstance(base, str) and base:
-        url = urlsplit(base)
-        address = url.hostname
-        port = url.port or (443 if url.scheme == "https" else 80)
+    address, port = server_of_url(base)
     found = (otel_name(name), address, port)
     if len(_resolved) < 4096:
         _resolved[key] = found

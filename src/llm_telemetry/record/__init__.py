@@ -6,7 +6,7 @@ what ``instrument()`` resolved and how the instrumentation's own failures are co
 """
 
 from .call import Call, Ending, Request, begin, current_call
-from .hold import Hold, current_hold
+from .hold import Hold
 from .telemetry import Telemetry, active, install, internal_error, log_once
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "active",
     "begin",
     "current_call",
-    "current_hold",
     "install",
     "internal_error",
     "log_once",

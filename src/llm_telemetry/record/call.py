@@ -20,7 +20,7 @@ from opentelemetry import trace
 from ..attribution import current_attributes
 from ..contract import is_cancellation
 from ..errors import classify
-from .hold import _hold
+from .hold import HOLD
 from .telemetry import Handlers, Telemetry, active, internal_error, log_once
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ class Call:
         else:
             cost, unpriced = self._price(usage, model)
             ending = Ending(outcome, now, usage, model, rid, reasons, error_type, None, cost, unpriced)
-        hold = _hold.get()
+        hold = HOLD.get()
         if hold is None or not hold.keep(self, ending):
             self.commit(ending)
 

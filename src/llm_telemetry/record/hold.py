@@ -15,14 +15,10 @@ if TYPE_CHECKING:
     from ..usage import Usage
     from .call import Call, Ending
 
-__all__ = ["Hold", "current_hold"]
+__all__ = ["HOLD", "Hold"]
 
-_hold: ContextVar[Hold | None] = ContextVar("llm_telemetry_hold", default=None)
-
-
-def current_hold() -> Hold | None:
-    """The structured-output attempt in progress in this context, if any."""
-    return _hold.get()
+#: The structured-output attempt in progress in this context, if any (read by every call's end).
+HOLD: ContextVar[Hold | None] = ContextVar("llm_telemetry_hold", default=None)
 
 
 class Hold:
@@ -41,14 +37,14 @@ class Hold:
         self._token: Token[Hold | None] | None = None
 
     def __enter__(self) -> Hold:
-        self._token = _hold.set(self)
+        self._token = HOLD.set(self)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._token is not None:
-            _hold.reset(self._token)
+            HOLD.reset(self._token)
             self._token = None
 
     def keep(self, call: Call, ending: Ending) -> bool:
