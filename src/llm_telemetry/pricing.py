@@ -395,7 +395,7 @@ class _Rates:
                 uncached * r.input if uncached > 0 else 0.0,
                 read * r.cache_read,
                 write_cost,
-                r.output_cost(out, usage.reasoning),
+                out * r.output if r.reasoning == r.output else r.output_cost(out, usage.reasoning),
                 r.request,
             )
         audio_in, image_in = billed.audio_input or 0, billed.image_input or 0

@@ -6,7 +6,8 @@ This module turns them into ``wrapt`` wrappers: the SDK call runs inside ``with 
 instrumented layers stay silent, an exception ends the call), a raw response is parsed, a stream is
 wrapped in the one stream proxy, any other result is handed to the endpoint's ``finish``.
 
-One guard per boundary: ``prepare`` failing leaves the call unrecorded, ``finish`` failing records a
+One guard per boundary: ``prepare`` failing (guarded here, so integrations' ``prepare`` need no guard
+of their own) leaves the call unrecorded, ``finish`` failing records a
 success without usage; both are counted as internal errors, neither reaches the caller.
 """
 
@@ -219,7 +220,11 @@ def sync_wrapper(ep: Endpoint, prepare: Prepare, invoke: Invoke | None = None) -
     run = invoke or _plain
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        call, request = prepare(ep, instance, args, kwargs)
+        try:
+            call, request = prepare(ep, instance, args, kwargs)
+        except Exception as exc:
+            internal_error("begin", exc)
+            call = None
         if call is None:
             return wrapped(*args, **kwargs)
         call.refused = ep.refused
@@ -242,7 +247,11 @@ def async_wrapper(ep: Endpoint, prepare: Prepare, invoke: Invoke | None = None) 
     run = invoke or _plain_async
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-        call, request = prepare(ep, instance, args, kwargs)
+        try:
+            call, request = prepare(ep, instance, args, kwargs)
+        except Exception as exc:
+            internal_error("begin", exc)
+            call = None
         if call is None:
             return await wrapped(*args, **kwargs)
         call.refused = ep.refused

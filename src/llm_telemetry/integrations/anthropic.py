@@ -84,7 +84,6 @@ def _capture_request(call: Call, kwargs: dict[str, Any]) -> None:
         )
 
 
-@guarded("begin", (None, NO_STREAM_REQUEST))
 def _prepare(
     ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
 ) -> tuple[Call | None, StreamRequest]:
@@ -210,11 +209,15 @@ class _Deferred:
         return self.make().__await__()
 
 
+#: ``_prepare`` for the stream managers' requests, which the skeleton's wrappers (and their guard) do not run.
+_begin_stream = guarded("begin", (None, NO_STREAM_REQUEST))(_prepare)
+
+
 def _owned_request(request: Any, instance: Any, args: Any, kwargs: Any) -> Callable[[], Any]:
     """The manager's pending request (a callable), sent as a recorded call whose stream we proxy."""
 
     def api_request() -> Any:
-        call, _ = _prepare(STREAM, instance, args, kwargs)
+        call, _ = _begin_stream(STREAM, instance, args, kwargs)
         if call is None:
             return request()
         with call:
@@ -228,7 +231,7 @@ def _owned_request_async(request: Any, instance: Any, args: Any, kwargs: Any) ->
     """:func:`_owned_request` for the async manager, whose pending request is an awaitable."""
 
     async def api_request() -> Any:
-        call, _ = _prepare(STREAM, instance, args, kwargs)
+        call, _ = _begin_stream(STREAM, instance, args, kwargs)
         if call is None:
             return await request
         with call:

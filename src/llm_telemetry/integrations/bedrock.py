@@ -387,7 +387,6 @@ ENDPOINTS = {
 _STREAMED = frozenset(("ConverseStream", "InvokeModelWithResponseStream"))
 
 
-@guarded("begin", (None, NO_STREAM_REQUEST))
 def _prepare(
     ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
 ) -> tuple[Call | None, StreamRequest]:

@@ -376,7 +376,6 @@ def _base_url(api_client: Any, config: Any) -> Any:
     return url or getattr(api_client._http_options, "base_url", None)
 
 
-@guarded("begin", (None, NO_STREAM_REQUEST))
 def _prepare(
     ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
 ) -> tuple[Call | None, StreamRequest]:

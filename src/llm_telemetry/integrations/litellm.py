@@ -24,7 +24,7 @@ from ..streams import StreamRequest, StreamState
 from ..usage import Usage, from_litellm
 from . import _openai_compat as compat
 from ._patch import Patch
-from ._skeleton import NO_STREAM_REQUEST, Endpoint, async_wrapper, guarded, server_of_url, sync_wrapper
+from ._skeleton import NO_STREAM_REQUEST, Endpoint, async_wrapper, server_of_url, sync_wrapper
 from .openai import REQUEST_ATTRIBUTES
 
 __all__ = ["LiteLLMState", "patches", "resolve"]
@@ -164,7 +164,6 @@ TEXT = Endpoint("text_completion", _finish, LiteLLMState, lazy_stream=True)
 EMBEDDINGS = Endpoint("embeddings", _finish_embeddings)
 
 
-@guarded("begin", (None, NO_STREAM_REQUEST))
 def _prepare(
     ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
 ) -> tuple[Call | None, StreamRequest]:

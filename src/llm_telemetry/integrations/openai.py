@@ -369,7 +369,6 @@ EMBEDDINGS = Endpoint("embeddings", _finish_embeddings, refused=refused_locally)
 IMAGES = Endpoint("image_generation", _finish_images, ImagesState, refused=refused_locally)
 
 
-@guarded("begin", (None, NO_STREAM_REQUEST))
 def _prepare(
     ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
 ) -> tuple[Call | None, StreamRequest]:

@@ -96,6 +96,7 @@ class Call:
         "_current_token",
         "address",
         "attrs",
+        "captures",
         "done",
         "first_output",
         "key",
@@ -143,6 +144,8 @@ class Call:
         self.span: trace.Span | None = None
         #: Attributes of a recording span, set with the response's at its end (one write, not two).
         self.span_attrs: dict[str, Any] | None = None
+        #: The user opted into content capture and a recording span can carry it (the span writer says).
+        self.captures = False
         self._current_token: Token[Call | None] | None = None
         self._context_token: object | None = None
         self._each(tel.begins, request)
@@ -189,12 +192,6 @@ class Call:
         """The streamed response is complete: its time closes the time per output token."""
         if self.first_output is not None:
             self.last_output = perf_counter()
-
-    @property
-    def captures(self) -> bool:
-        """True when the user opted into content capture and a recording span can carry it."""
-        span = self.span
-        return self.tel.capture_content and span is not None and span.is_recording()
 
     def capture(self, name: str, value: str) -> None:
         """Put prompt or completion text on the span (callers check :attr:`captures` first)."""
@@ -267,9 +264,11 @@ class Call:
         model = response_model if isinstance(response_model, str) and response_model else None
         rid = response_id if isinstance(response_id, str) and response_id else None
         reasons = tuple(finish_reasons)
-        if not all(type(r) is str for r in reasons):  # a server's odd value: never a label or a crash
-            reasons = tuple(r for r in reasons if isinstance(r, str))
-        if usage is None or not usage.reported:
+        for r in reasons:
+            if type(r) is not str:  # a server's odd value: never a label or a crash
+                reasons = tuple(r for r in reasons if isinstance(r, str))
+                break
+        if usage is None or (usage.input is None and usage.output is None):  # not ``reported``
             ending = Ending(outcome, now, None, model, rid, reasons, error_type, missing_reason, None, False)
         else:
             cost, unpriced = self._price(usage, model)

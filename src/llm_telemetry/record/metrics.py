@@ -10,8 +10,10 @@ of series stays bounded. Children are bound once per label set, so recording is 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
-from collections.abc import Callable, Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -31,6 +33,7 @@ from ..contract import (
 from .labels import BASE_LABELS, OTHER, Admission, model_label
 
 if TYPE_CHECKING:
+    from ..usage import Usage
     from .call import Call, Ending, Request
 
 __all__ = ["Families", "PrometheusWriter"]
@@ -222,6 +225,30 @@ def _adder(child: Any) -> Callable[[float], None]:
     return inc if callable(inc) else child.inc  # type: ignore[no-any-return]
 
 
+#: What one observation of a histogram child does, bound once: ``(upper bounds, per-bucket adders,
+#: the sum's adder)``; the bucket of ``x`` is ``adders[bisect_left(bounds, x)]``.
+Observer = tuple[Sequence[float], tuple[Callable[[float], None], ...], Callable[[float], None]]
+
+
+def _ignore(amount: float) -> None:
+    """The bucket's adder when the child's values are not reachable (its ``observe`` does it all)."""
+
+
+def _observer(child: Any) -> Observer:
+    """``Histogram.observe`` without its per-call checks, the way :func:`_adder` binds ``inc``: the
+    child's bucket values (not cumulative; exposition sums them) and its sum, or its public method."""
+    bounds, buckets, total = (getattr(child, n, None) for n in ("_upper_bounds", "_buckets", "_sum"))
+    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
+        return (math.inf,), (_ignore,), child.observe
+    return tuple(bounds), tuple(_adder(b) for b in buckets), _adder(total)
+
+
+def _observe(observer: Observer, amount: float) -> None:
+    bounds, buckets, add_sum = observer
+    buckets[bisect_left(bounds, amount)](1)
+    add_sum(amount)
+
+
 class _Tokens:
     """Token and cost children of one base label set and response model."""
 
@@ -278,11 +305,11 @@ class _Series:
         self.families = families
         self.key = key
         self.outcome = {o: _adder(families.requests.labels(*key, s, o)) for o in OUTCOMES}
-        self.duration = families.duration.labels(*key, s)
+        self.duration = _observer(families.duration.labels(*key, s))
         self.in_flight = _adder(families.in_flight.labels(*key))
         # Time to first token can only be observed on streams: no series for the others.
-        self.ttft: Any = families.ttft.labels(*key) if stream else None
-        self.tpot: Any = families.tpot.labels(*key) if stream else None
+        self.ttft = _observer(families.ttft.labels(*key)) if stream else None
+        self.tpot = _observer(families.tpot.labels(*key)) if stream else None
         self.unpriced = families.unpriced.labels(*key)  # at zero: "unpriced share" reads 0%
         self.precreated = _PRECREATED.get(key[2], _ALL_TOKENS)
         self.tokens: dict[str, _Tokens] = {}
@@ -377,7 +404,10 @@ class PrometheusWriter:
             return
         series.in_flight(-1)
         series.outcome[e.outcome](1)
-        series.duration.observe(e.time - call.start)
+        bounds, buckets, add_sum = series.duration
+        took = e.time - call.start
+        buckets[bisect_left(bounds, took)](1)
+        add_sum(took)
         if e.error_type is not None:
             series.child("errors", e.error_type).inc()
         usage = e.usage
@@ -385,15 +415,16 @@ class PrometheusWriter:
             if e.missing_reason is not None:
                 series.child("usage_missing", e.missing_reason).inc()
         else:
-            self._usage(series, e, e.response_model or call.request_model)
+            self._usage(series, usage, e, e.response_model or call.request_model)
+        finish = series.finish
         for raw in e.finish_reasons:
-            series.finish_reason(raw)(1)
+            (finish.get(raw) or series.finish_reason(raw))(1)
         first = call.first_output
         if first is not None and series.ttft is not None:
-            series.ttft.observe(first - call.start)
+            _observe(series.ttft, first - call.start)
             produced = usage.output if usage is not None else None
             if e.outcome == "success" and produced is not None and produced >= 2 and call.last_output > first:
-                series.tpot.observe((call.last_output - first) / (produced - 1))
+                _observe(series.tpot, (call.last_output - first) / (produced - 1))  # type: ignore[arg-type]
 
     def _moved(self, call: Call, e: Ending) -> None:
         """Record a request begun under families that were replaced since, in the current ones."""
@@ -404,14 +435,13 @@ class PrometheusWriter:
         writer.begin(call)
         writer.end(call, e)
 
-    def _usage(self, series: _Series, e: Ending, model: str) -> None:
-        usage = e.usage
-        assert usage is not None
-        tokens = series.tokens_for(model, self._lock)
+    def _usage(self, series: _Series, usage: Usage, e: Ending, model: str) -> None:
+        tokens = series.tokens.get(model) or series.tokens_for(model, self._lock)
+        counters = tokens.counters
         for field in _ALL_TOKENS:
             value = getattr(usage, field)
             if value:
-                tokens.token(field)(value)
+                (counters.get(field) or tokens.token(field))(value)
         billed = usage.billed
         if billed is not None:  # the v1.1 units: rare, so one check covers them all
             for field in BILLED_TOKEN_FAMILIES:
@@ -422,9 +452,10 @@ class PrometheusWriter:
                 series.child("server_tool_calls", tool).inc(calls)
         cost = e.cost
         if cost is not None:  # the v1.1 components can only be non-zero with billed units
+            adders = tokens.cost
             for component in COST_COMPONENTS if billed is not None else PRECREATED_COST_COMPONENTS:
                 amount = getattr(cost, component)
                 if amount > 0:
-                    tokens.component(component)(amount)
+                    (adders.get(component) or tokens.component(component))(amount)
         elif e.unpriced:
             series.unpriced.inc()

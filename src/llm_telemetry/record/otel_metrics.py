@@ -32,6 +32,19 @@ except ImportError:  # pragma: no cover - another opentelemetry-api layout: alwa
     _PLACEHOLDER = None  # type: ignore[assignment]
 
 
+_UNKNOWN = object()
+
+
+def _placeholder_in_use() -> bool:
+    """No MeterProvider set yet. The placeholder learns of the real one when it is set (its
+    ``_real_meter_provider``): one attribute read per call, where ``get_meter_provider()`` looks the
+    provider's variable up in ``os.environ`` (a raised and caught ``KeyError``) every time."""
+    real = getattr(_PLACEHOLDER, "_real_meter_provider", _UNKNOWN)
+    if real is _UNKNOWN:  # another opentelemetry-api layout: ask the API
+        return _PLACEHOLDER is not None and metrics.get_meter_provider() is _PLACEHOLDER
+    return real is None
+
+
 def _otel_name(family: str) -> str:
     """``llm_telemetry_input_tokens_total`` -> ``llm_telemetry.input_tokens`` (exporters add ``_total``)."""
     return "llm_telemetry." + family.removeprefix("llm_telemetry_").removesuffix("_total")
@@ -89,7 +102,7 @@ class OTelMetricsWriter:
     def waiting(self) -> bool:
         """No MeterProvider set yet (the API allows one, once): recording would build dicts for nothing."""
         if self.global_provider:
-            if metrics.get_meter_provider() is _PLACEHOLDER:
+            if _placeholder_in_use():
                 return True
             self.global_provider = False
         return False

@@ -80,6 +80,7 @@ class SpanWriter:
         call.span = span
         if not span.is_recording():
             return
+        call.captures = call.tel.capture_content
         more: dict[str, Any] = {GenAI.REQUEST_STREAM: call.stream}
         if self.legacy_system:
             more[GenAI.SYSTEM] = call.provider
