@@ -32,9 +32,9 @@ _open: ContextVar[tuple[tuple[object, Mapping[str, str]], ...]] = ContextVar(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def current_attributes() -> Mapping[str, str]:
-    """The attribution in force in this context (read-only)."""
-    return _scope.get()
+#: ``current_attributes()``: the attribution in force in this context (read-only). The ContextVar's
+#: own ``get``, so every recorded call reads it without a Python frame.
+current_attributes: Callable[[], Mapping[str, str]] = _scope.get
 
 
 class attributes:

@@ -231,7 +231,7 @@ def sync_wrapper(ep: Endpoint, prepare: Prepare, invoke: Invoke | None = None) -
         with call:
             result = run(wrapped, args, kwargs, request)
         parsed = result
-        if is_raw_response(result):
+        if _raw_types.get(type(result)) is not False and is_raw_response(result):
             try:
                 parsed = result.parse()
             except Exception as exc:  # the caller meets the same error when it parses
@@ -258,7 +258,7 @@ def async_wrapper(ep: Endpoint, prepare: Prepare, invoke: Invoke | None = None) 
         with call:
             result = await run(wrapped, args, kwargs, request)
         parsed = result
-        if is_raw_response(result):
+        if _raw_types.get(type(result)) is not False and is_raw_response(result):
             try:
                 parsed = result.parse()
                 if inspect.isawaitable(parsed):

@@ -18,7 +18,7 @@ from .. import content
 from ..contract import GenAI
 from ..errors import classify_status
 from ..providers import provider_for_host
-from ..record import Call, active, begin
+from ..record import Call, begin
 from ..streams import StreamRequest, StreamState
 from ..usage import from_groq_x, from_openai_chat, from_openai_images, from_openai_responses
 from . import _openai_compat as compat
@@ -373,9 +373,6 @@ def _prepare(
     ep: Endpoint, instance: Any, args: Any, kwargs: dict[str, Any]
 ) -> tuple[Call | None, StreamRequest]:
     """Start the call; for chat streams, decide what to ask of the stream."""
-    tel = active()
-    if tel is None:
-        return None, NO_STREAM_REQUEST
     client = _client(instance)
     stream = bool(kwargs.get("stream"))
     call = begin(
@@ -395,7 +392,7 @@ def _prepare(
     if not stream or ep.state not in (ChatState, TextState):
         return call, NO_STREAM_REQUEST
     return call, compat.ask_for_usage(
-        kwargs, tel.settings.inject_stream_usage, client.address, client.azure_version
+        kwargs, call.tel.settings.inject_stream_usage, client.address, client.azure_version
     )
 
 

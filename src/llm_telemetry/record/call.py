@@ -85,7 +85,8 @@ def begin(
     tel = active()
     if tel is None or _current.get() is not None:
         return None
-    return Call(tel, provider, operation, request_model, stream, Request(address, port, params, table))
+    request = tuple.__new__(Request, (address, port, params, table))  # the generated __new__ is a frame
+    return Call(tel, provider, operation, request_model, stream, request)
 
 
 class Call:
@@ -268,14 +269,16 @@ class Call:
             if type(r) is not str:  # a server's odd value: never a label or a crash
                 reasons = tuple(r for r in reasons if isinstance(r, str))
                 break
+        fields: tuple[Any, ...]
         if usage is None or (usage.input is None and usage.output is None):  # not ``reported``
-            ending = Ending(outcome, now, None, model, rid, reasons, error_type, missing_reason, None, False)
+            fields = (outcome, now, None, model, rid, reasons, error_type, missing_reason, None, False)
         else:
             cost, unpriced = self._price(usage, model)
-            ending = Ending(outcome, now, usage, model, rid, reasons, error_type, None, cost, unpriced)
+            fields = (outcome, now, usage, model, rid, reasons, error_type, None, cost, unpriced)
+        ending = tuple.__new__(Ending, fields)  # Ending(*fields) without the generated __new__'s frame
         hold = HOLD.get()
         if hold is None or not hold.keep(self, ending):
-            self.commit(ending)
+            self._each(self.tel.ends, ending)  # commit(ending), a frame fewer
 
     def commit(self, ending: Ending) -> None:
         """Hand ``ending`` to every writer (a structured-output hold calls this after its verdict)."""

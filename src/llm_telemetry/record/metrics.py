@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.samples import Sample
+from prometheus_client.values import MutexValue
 
 from ..config import ConfigError
 from ..contract import (
@@ -78,6 +79,8 @@ class Families:
     def __init__(self, registry: CollectorRegistry, attribute_names: tuple[str, ...]) -> None:
         self.registry = registry
         self.attribute_names = attribute_names
+        #: Every cell of these families' children (see :class:`_Cell`) is added to under this lock.
+        self.cells_lock = threading.Lock()
         self._created: list[Any] = []
         try:
             self._create((*BASE_LABELS, *attribute_names))
@@ -216,37 +219,124 @@ class Families:
             self.registry.register(metric)
 
 
-def _adder(child: Any) -> Callable[[float], None]:
-    """The child's value's own ``inc``: what ``Counter.inc`` / ``Gauge.inc`` end in, without their
-    per-call checks (the amounts here are never negative for counters). Chosen once per child, the way
-    prometheus-client chooses its value class once; the public method when the value is not reachable."""
-    value = getattr(child, "_value", None)
-    inc = getattr(value, "inc", None)
-    return inc if callable(inc) else child.inc  # type: ignore[no-any-return]
+class _Cell:
+    """A child's value in place of prometheus_client's ``MutexValue``: the writer adds to ``value``
+    directly, every cell of a call under one lock, where ``inc()`` costs a method call and a lock per
+    add (ten of them a call). ``inc``/``set``/``get`` keep the public methods of the child working."""
+
+    __slots__ = ("exemplar", "lock", "value")
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+        self.value = 0.0
+        self.exemplar: Any = None
+
+    def inc(self, amount: float) -> None:
+        with self.lock:
+            self.value += amount
+
+    def set(self, value: float, timestamp: float | None = None) -> None:
+        with self.lock:
+            self.value = value
+
+    def get(self) -> float:
+        return self.value
+
+    def set_exemplar(self, exemplar: Any) -> None:
+        self.exemplar = exemplar
+
+    def get_exemplar(self) -> Any:
+        return self.exemplar
 
 
-#: What one observation of a histogram child does, bound once: ``(upper bounds, per-bucket adders,
-#: the sum's adder)``; the bucket of ``x`` is ``adders[bisect_left(bounds, x)]``.
-Observer = tuple[Sequence[float], tuple[Callable[[float], None], ...], Callable[[float], None]]
+class _Through:
+    """The same ``value`` over a value prometheus_client keeps elsewhere (multiprocess mode's mmap files):
+    read and written through its ``get``/``set``, under the lock of the writer's cells."""
+
+    __slots__ = ("lock", "source")
+
+    def __init__(self, source: Any, lock: threading.Lock) -> None:
+        self.source = source
+        self.lock = lock
+
+    @property
+    def value(self) -> float:
+        return float(self.source.get())
+
+    @value.setter
+    def value(self, value: float) -> None:
+        self.source.set(value)
+
+    def inc(self, amount: float) -> None:
+        with self.lock:
+            self.source.inc(amount)
+
+
+class _Public:
+    """The last resort, for a child whose values are not where prometheus_client keeps them today:
+    ``value += x`` calls the child's public ``inc(x)`` (or ``observe(x)``); ``value`` reads as zero."""
+
+    __slots__ = ("add",)
+
+    def __init__(self, add: Callable[[float], Any]) -> None:
+        self.add = add
+
+    @property
+    def value(self) -> float:
+        return 0.0
+
+    @value.setter
+    def value(self, value: float) -> None:
+        self.add(value)
+
+    def inc(self, amount: float) -> None:
+        self.add(amount)
+
+
+Cell = _Cell | _Through | _Public
+
+
+def _cell(value: Any, lock: threading.Lock) -> _Cell | _Through:
+    """The cell to put in place of a child's value (chosen once per child)."""
+    if type(value) is MutexValue:
+        return _Cell(lock)
+    if isinstance(value, (_Cell, _Through)):  # a child shared by two series (in flight, errors, ...)
+        return value
+    return _Through(value, lock)
+
+
+def _value_cell(child: Any, lock: threading.Lock) -> Cell:
+    """The cell of a counter's or gauge's child."""
+    if not hasattr(child, "_value"):
+        return _Public(child.inc)
+    cell = child._value = _cell(child._value, lock)
+    return cell
+
+
+#: One histogram child: ``(upper bounds, bucket cells, sum cell)``; ``x`` goes to the bucket
+#: ``bisect_left(bounds, x)`` (buckets are not cumulative: exposition sums them).
+Observer = tuple[Sequence[float], tuple[Cell, ...], Cell]
 
 
 def _ignore(amount: float) -> None:
-    """The bucket's adder when the child's values are not reachable (its ``observe`` does it all)."""
+    """A bucket when the child's values are not reachable (its ``observe`` does it all)."""
 
 
-def _observer(child: Any) -> Observer:
-    """``Histogram.observe`` without its per-call checks, the way :func:`_adder` binds ``inc``: the
-    child's bucket values (not cumulative; exposition sums them) and its sum, or its public method."""
+def _observer(child: Any, lock: threading.Lock) -> Observer:
+    """The cells of a histogram child, or its public ``observe`` behind the sum's cell."""
     bounds, buckets, total = (getattr(child, n, None) for n in ("_upper_bounds", "_buckets", "_sum"))
-    if bounds is None or buckets is None or total is None or len(bounds) != len(buckets):
-        return (math.inf,), (_ignore,), child.observe
-    return tuple(bounds), tuple(_adder(b) for b in buckets), _adder(total)
+    if not isinstance(buckets, list) or bounds is None or total is None or len(bounds) != len(buckets):
+        return (math.inf,), (_Public(_ignore),), _Public(child.observe)
+    buckets[:] = cells = [_cell(b, lock) for b in buckets]
+    child._sum = total = _cell(total, lock)
+    return tuple(bounds), tuple(cells), total
 
 
 def _observe(observer: Observer, amount: float) -> None:
-    bounds, buckets, add_sum = observer
-    buckets[bisect_left(bounds, amount)](1)
-    add_sum(amount)
+    """One observation (the caller holds the cells' lock)."""
+    bounds, buckets, total = observer
+    buckets[bisect_left(bounds, amount)].value += 1
+    total.value += amount
 
 
 class _Tokens:
@@ -257,32 +347,35 @@ class _Tokens:
     def __init__(self, families: Families, labels: tuple[str, ...], fields: tuple[str, ...]) -> None:
         self.families = families
         self.labels = labels
-        self.counters: dict[str, Callable[[float], None]] = {
-            f: _adder(families.tokens[f].labels(*labels)) for f in fields
+        lock = families.cells_lock
+        self.counters: dict[str, Cell] = {
+            f: _value_cell(families.tokens[f].labels(*labels), lock) for f in fields
         }
-        self.cost: dict[str, Callable[[float], None]] = {
-            c: _adder(families.cost.labels(*labels, c))
+        self.cost: dict[str, Cell] = {
+            c: _value_cell(families.cost.labels(*labels, c), lock)
             for c in PRECREATED_COST_COMPONENTS
             if c in fields or c == "request"
         }
 
-    def token(self, field: str) -> Callable[[float], None]:
-        """Adds to a token family (created on first use for the ones not pre-created)."""
-        add = self.counters.get(field)
-        if add is None:
-            add = self.counters.setdefault(field, _adder(self.families.tokens[field].labels(*self.labels)))
-        return add
+    def token(self, field: str) -> Cell:
+        """A token family's cell (created on first use for the ones not pre-created)."""
+        found = self.counters.get(field)
+        if found is None:
+            child = self.families.tokens[field].labels(*self.labels)
+            found = self.counters.setdefault(field, _value_cell(child, self.families.cells_lock))
+        return found
 
-    def component(self, name: str) -> Callable[[float], None]:
-        """Adds to a cost component (created on first use for the ones not pre-created)."""
-        add = self.cost.get(name)
-        if add is None:
-            add = self.cost.setdefault(name, _adder(self.families.cost.labels(*self.labels, name)))
-        return add
+    def component(self, name: str) -> Cell:
+        """A cost component's cell (created on first use for the ones not pre-created)."""
+        found = self.cost.get(name)
+        if found is None:
+            child = self.families.cost.labels(*self.labels, name)
+            found = self.cost.setdefault(name, _value_cell(child, self.families.cells_lock))
+        return found
 
 
 class _Series:
-    """Children bound for one admitted base label set and stream flag; created on first sight."""
+    """Cells bound for one admitted base label set and stream flag; created on first sight."""
 
     __slots__ = (
         "duration",
@@ -302,36 +395,39 @@ class _Series:
 
     def __init__(self, families: Families, key: tuple[str, ...], stream: bool) -> None:
         s = "true" if stream else "false"
+        lock = families.cells_lock
         self.families = families
         self.key = key
-        self.outcome = {o: _adder(families.requests.labels(*key, s, o)) for o in OUTCOMES}
-        self.duration = _observer(families.duration.labels(*key, s))
-        self.in_flight = _adder(families.in_flight.labels(*key))
+        self.outcome = {o: _value_cell(families.requests.labels(*key, s, o), lock) for o in OUTCOMES}
+        self.duration = _observer(families.duration.labels(*key, s), lock)
+        self.in_flight = _value_cell(families.in_flight.labels(*key), lock)
         # Time to first token can only be observed on streams: no series for the others.
-        self.ttft = _observer(families.ttft.labels(*key)) if stream else None
-        self.tpot = _observer(families.tpot.labels(*key)) if stream else None
-        self.unpriced = families.unpriced.labels(*key)  # at zero: "unpriced share" reads 0%
+        self.ttft = _observer(families.ttft.labels(*key), lock) if stream else None
+        self.tpot = _observer(families.tpot.labels(*key), lock) if stream else None
+        self.unpriced = _value_cell(
+            families.unpriced.labels(*key), lock
+        )  # at zero: "unpriced share" reads 0%
         self.precreated = _PRECREATED.get(key[2], _ALL_TOKENS)
         self.tokens: dict[str, _Tokens] = {}
         self.models: set[str] = set()
-        #: (family, label value) -> child, for the closed-set families created on first use.
-        self.lazy: dict[tuple[str, str], Any] = {}
-        #: A provider's raw finish reason -> its adder.
-        self.finish: dict[str, Callable[[float], None]] = {}
+        #: (family, label value) -> cell, for the closed-set families created on first use.
+        self.lazy: dict[tuple[str, str], Cell] = {}
+        #: A provider's raw finish reason -> its cell.
+        self.finish: dict[str, Cell] = {}
 
-    def child(self, family: str, value: str) -> Any:
-        """The child of a closed-set family (errors, retries, finish reasons, missing usage)."""
+    def cell(self, family: str, value: str) -> Cell:
+        """The cell of a closed-set family's child (errors, retries, finish reasons, missing usage)."""
         found = self.lazy.get((family, value))
         if found is None:
-            found = getattr(self.families, family).labels(*self.key, value)
-            self.lazy[(family, value)] = found
+            child = getattr(self.families, family).labels(*self.key, value)
+            found = self.lazy[(family, value)] = _value_cell(child, self.families.cells_lock)
         return found
 
-    def finish_reason(self, raw: str) -> Callable[[float], None]:
-        """Adds to a provider's raw finish reason's contract label, bound once."""
+    def finish_reason(self, raw: str) -> Cell:
+        """A provider's raw finish reason's cell (its contract label's), bound once."""
         found = self.finish.get(raw)
         if found is None:
-            found = _adder(self.child("finish_reasons", finish_reason_label(raw)))
+            found = self.cell("finish_reasons", finish_reason_label(raw))
             if len(self.finish) < 64:  # raw values are the provider's: keep the cache bounded
                 self.finish[raw] = found
         return found
@@ -380,17 +476,17 @@ class PrometheusWriter:
         return found
 
     def begin(self, call: Call, request: Request | None = None) -> None:
-        series = self.series(call.key, call.stream)
-        series.in_flight(1)
+        series = self._series.get((call.key, call.stream)) or self.series(call.key, call.stream)
+        series.in_flight.inc(1)
         call.series = series
 
     def retry(self, call: Call, error_type: str) -> None:
         if call.series is not None:
-            call.series.child("retries", error_type).inc()
+            call.series.cell("retries", error_type).inc(1)
 
     def discard(self, call: Call) -> None:
         if call.series is not None:
-            call.series.in_flight(-1)
+            call.series.in_flight.inc(-1)
 
     def internal_error(self, stage: str) -> None:
         self.families.internal_errors.labels(stage).inc()
@@ -402,29 +498,35 @@ class PrometheusWriter:
         if self.successor is not None:
             self._moved(call, e)
             return
-        series.in_flight(-1)
-        series.outcome[e.outcome](1)
-        bounds, buckets, add_sum = series.duration
         took = e.time - call.start
-        buckets[bisect_left(bounds, took)](1)
-        add_sum(took)
-        if e.error_type is not None:
-            series.child("errors", e.error_type).inc()
         usage = e.usage
-        if usage is None:
-            if e.missing_reason is not None:
-                series.child("usage_missing", e.missing_reason).inc()
-        else:
-            self._usage(series, usage, e, e.response_model or call.request_model)
-        finish = series.finish
-        for raw in e.finish_reasons:
-            (finish.get(raw) or series.finish_reason(raw))(1)
-        first = call.first_output
-        if first is not None and series.ttft is not None:
-            _observe(series.ttft, first - call.start)
-            produced = usage.output if usage is not None else None
-            if e.outcome == "success" and produced is not None and produced >= 2 and call.last_output > first:
-                _observe(series.tpot, (call.last_output - first) / (produced - 1))  # type: ignore[arg-type]
+        bounds, buckets, total = series.duration
+        with self.families.cells_lock:  # every add of the call; nothing in here takes this lock again
+            series.in_flight.value -= 1
+            series.outcome[e.outcome].value += 1
+            buckets[bisect_left(bounds, took)].value += 1
+            total.value += took
+            if e.error_type is not None:
+                series.cell("errors", e.error_type).value += 1
+            if usage is None:
+                if e.missing_reason is not None:
+                    series.cell("usage_missing", e.missing_reason).value += 1
+            else:
+                self._usage(series, usage, e, e.response_model or call.request_model)
+            finish = series.finish
+            for raw in e.finish_reasons:
+                (finish.get(raw) or series.finish_reason(raw)).value += 1
+            first = call.first_output
+            if first is not None and series.ttft is not None:
+                _observe(series.ttft, first - call.start)
+                produced = usage.output if usage is not None else None
+                if (
+                    e.outcome == "success"
+                    and produced is not None
+                    and produced >= 2
+                    and call.last_output > first
+                ):
+                    _observe(series.tpot, (call.last_output - first) / (produced - 1))  # type: ignore[arg-type]
 
     def _moved(self, call: Call, e: Ending) -> None:
         """Record a request begun under families that were replaced since, in the current ones."""
@@ -436,26 +538,27 @@ class PrometheusWriter:
         writer.end(call, e)
 
     def _usage(self, series: _Series, usage: Usage, e: Ending, model: str) -> None:
+        """Tokens and cost (the caller holds the cells' lock)."""
         tokens = series.tokens.get(model) or series.tokens_for(model, self._lock)
         counters = tokens.counters
         for field in _ALL_TOKENS:
             value = getattr(usage, field)
             if value:
-                (counters.get(field) or tokens.token(field))(value)
+                (counters.get(field) or tokens.token(field)).value += value
         billed = usage.billed
         if billed is not None:  # the v1.1 units: rare, so one check covers them all
             for field in BILLED_TOKEN_FAMILIES:
                 value = getattr(billed, field)
                 if value:
-                    tokens.token(field)(value)
+                    tokens.token(field).value += value
             for tool, calls in billed.tool_calls():
-                series.child("server_tool_calls", tool).inc(calls)
+                series.cell("server_tool_calls", tool).value += calls
         cost = e.cost
         if cost is not None:  # the v1.1 components can only be non-zero with billed units
-            adders = tokens.cost
+            cells = tokens.cost
             for component in COST_COMPONENTS if billed is not None else PRECREATED_COST_COMPONENTS:
                 amount = getattr(cost, component)
                 if amount > 0:
-                    (adders.get(component) or tokens.component(component))(amount)
+                    (cells.get(component) or tokens.component(component)).value += amount
         elif e.unpriced:
-            series.unpriced.inc()
+            series.unpriced.value += 1
