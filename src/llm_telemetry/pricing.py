@@ -137,32 +137,6 @@ class _CostBuilder:
 
     __slots__ = Cost.__slots__
 
-    def __init__(
-        self,
-        input: float,
-        cache_read: float,
-        cache_write: float,
-        output: float,
-        request: float,
-        audio_input: float,
-        audio_output: float,
-        image_input: float,
-        image_output: float,
-        tool: float,
-    ) -> None:
-        self.input = input
-        self.cache_read = cache_read
-        self.cache_write = cache_write
-        self.output = output
-        self.request = request
-        self.audio_input = audio_input
-        self.audio_output = audio_output
-        self.image_input = image_input
-        self.image_output = image_output
-        self.tool = tool
-        self.reported = 0.0
-        self.source = COMPUTED
-
 
 def _computed(
     input: float,
@@ -176,18 +150,20 @@ def _computed(
     image_output: float = 0.0,
     tool: float = 0.0,
 ) -> Cost:
-    built: Any = _CostBuilder(
-        input,
-        cache_read,
-        cache_write,
-        output,
-        request,
-        audio_input,
-        audio_output,
-        image_input,
-        image_output,
-        tool,
-    )
+    """A computed :class:`Cost` (no ``__init__`` frame: the slots are set here)."""
+    built: Any = object.__new__(_CostBuilder)
+    built.input = input
+    built.cache_read = cache_read
+    built.cache_write = cache_write
+    built.output = output
+    built.request = request
+    built.audio_input = audio_input
+    built.audio_output = audio_output
+    built.image_input = image_input
+    built.image_output = image_output
+    built.tool = tool
+    built.reported = 0.0
+    built.source = COMPUTED
     built.__class__ = Cost
     return built  # type: ignore[no-any-return]
 

@@ -247,10 +247,17 @@ def _usage(
     cache_write_1h: int | None,
     billed: Billed | None,
 ) -> Usage:
-    """``Usage(...)`` with every field positional, built the fast way (see :class:`_Building`)."""
-    built: Any = _Building(
-        input, output, cache_read, cache_write, reasoning, cache_write_5m, cache_write_1h, billed
-    )
+    """``Usage(...)`` with every field positional, built the fast way (see :class:`_Building`; its
+    ``__init__`` skipped too: the slots are set here)."""
+    built: Any = object.__new__(_Building)
+    built.input = input
+    built.output = output
+    built.cache_read = cache_read
+    built.cache_write = cache_write
+    built.reasoning = reasoning
+    built.cache_write_5m = cache_write_5m
+    built.cache_write_1h = cache_write_1h
+    built.billed = billed
     built.__class__ = Usage
     usage: Usage = built
     return usage

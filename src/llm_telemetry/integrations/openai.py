@@ -70,7 +70,7 @@ _clients: dict[int, tuple[Any, type, _Client]] = {}
 
 def _client(resource: Any) -> _Client:
     client = resource._client
-    url = client.base_url
+    url = client.__dict__.get("_base_url") or client.base_url  # what the property returns, without its frame
     found = _clients.get(id(client))
     if found is not None and found[0] is url and found[1] is type(client):
         return found[2]
@@ -326,7 +326,10 @@ def _responses_usage(call: Call, response: Any) -> Any:
 
 
 def _finish_chat(call: Call, result: Any) -> None:
-    choices = getattr(result, "choices", None) or ()
+    reasons = []
+    for choice in getattr(result, "choices", None) or ():  # a loop, not a comprehension: no frame
+        if choice.finish_reason:
+            reasons.append(choice.finish_reason)
     if call.captures:
         _capture_output(call, result)
     call.succeed(
@@ -335,7 +338,7 @@ def _finish_chat(call: Call, result: Any) -> None:
         ),
         getattr(result, "model", None),
         getattr(result, "id", None),
-        [c.finish_reason for c in choices if c.finish_reason],
+        reasons,
     )
 
 

@@ -20,8 +20,9 @@ from opentelemetry import trace
 from ..attribution import current_attributes
 from ..contract import is_cancellation
 from ..errors import classify
+from . import telemetry as _installed
 from .hold import HOLD
-from .telemetry import Handlers, Telemetry, active, internal_error, log_once
+from .telemetry import Handlers, Telemetry, internal_error, log_once
 
 if TYPE_CHECKING:
     from ..pricing import Cost
@@ -82,7 +83,7 @@ def begin(
     table: Mapping[str, str] = _NO_TABLE,
 ) -> Call | None:
     """Start recording one request; None when not instrumented or an outer layer owns the call."""
-    tel = active()
+    tel = _installed._telemetry  # active(), read without its frame
     if tel is None or _current.get() is not None:
         return None
     request = tuple.__new__(Request, (address, port, params, table))  # the generated __new__ is a frame

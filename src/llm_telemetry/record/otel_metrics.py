@@ -35,16 +35,6 @@ except ImportError:  # pragma: no cover - another opentelemetry-api layout: alwa
 _UNKNOWN = object()
 
 
-def _placeholder_in_use() -> bool:
-    """No MeterProvider set yet. The placeholder learns of the real one when it is set (its
-    ``_real_meter_provider``): one attribute read per call, where ``get_meter_provider()`` looks the
-    provider's variable up in ``os.environ`` (a raised and caught ``KeyError``) every time."""
-    real = getattr(_PLACEHOLDER, "_real_meter_provider", _UNKNOWN)
-    if real is _UNKNOWN:  # another opentelemetry-api layout: ask the API
-        return _PLACEHOLDER is not None and metrics.get_meter_provider() is _PLACEHOLDER
-    return real is None
-
-
 def _otel_name(family: str) -> str:
     """``llm_telemetry_input_tokens_total`` -> ``llm_telemetry.input_tokens`` (exporters add ``_total``)."""
     return "llm_telemetry." + family.removeprefix("llm_telemetry_").removesuffix("_total")
@@ -100,11 +90,18 @@ class OTelMetricsWriter:
         )
 
     def waiting(self) -> bool:
-        """No MeterProvider set yet (the API allows one, once): recording would build dicts for nothing."""
-        if self.global_provider:
-            if _placeholder_in_use():
-                return True
-            self.global_provider = False
+        """No MeterProvider set yet (the API allows one, once): recording would build dicts for nothing.
+
+        Called while ``global_provider``. The placeholder learns of the real provider when it is set (its
+        ``_real_meter_provider``): one attribute read, where ``get_meter_provider()`` looks the provider's
+        variable up in ``os.environ`` (a raised and caught ``KeyError``) on every call.
+        """
+        real = getattr(_PLACEHOLDER, "_real_meter_provider", _UNKNOWN)
+        if real is None:
+            return True
+        if real is _UNKNOWN and _PLACEHOLDER is not None and metrics.get_meter_provider() is _PLACEHOLDER:
+            return True  # another opentelemetry-api layout: the API said
+        self.global_provider = False
         return False
 
     @nothing
@@ -112,7 +109,7 @@ class OTelMetricsWriter:
         """Nothing to record until the call ends."""
 
     def retry(self, call: Call, error_type: str) -> None:
-        if self.waiting():
+        if self.global_provider and self.waiting():
             return
         self.retries.add(1, {**self._base(call), "error_type": error_type})
 
@@ -121,7 +118,7 @@ class OTelMetricsWriter:
         """Nothing was recorded at begin."""
 
     def end(self, call: Call, e: Ending) -> None:
-        if self.waiting():
+        if self.global_provider and self.waiting():
             return
         base = self._base(call)
         duration = e.time - call.start
