@@ -103,8 +103,9 @@ class SpanWriter:
         span = call.span
         if span is None:
             return
-        if span.is_recording():
-            span.set_attributes(self._attributes(call, e, call.span_attrs or {}))
+        attrs = call.span_attrs
+        if attrs is not None:  # set at begin for recording spans only
+            span.set_attributes(self._attributes(call, e, attrs))
             if e.error_type is not None:
                 span.set_status(Status(StatusCode.ERROR, e.error_type))
         span.end()
