@@ -1,11 +1,11 @@
 """Interleaved, paired timing of variants that patch the openai SDK.
 
 A *heavy* variant (``instrument()``, an OTel instrumentor) is switched on for one *period*; within
-it, short timed *pieces* of it, of ``bare`` and of one *light* variant (the floor, the pass-through
-proxy) alternate in a shuffled order, cycle after cycle. Switching between them only reassigns the
-SDK attributes the variants patched (captured once, while each was on), so consecutive pieces are a
-few milliseconds apart and each cycle is a paired comparison under the same machine load. The
-estimate is the median of the per-cycle differences; its 90% range resamples whole periods.
+it, short timed *pieces* of it, of ``bare`` and of the workload's *light* variants (the floors, the
+pass-through proxy) alternate in a shuffled order, cycle after cycle. Switching between them only
+reassigns the SDK attributes the variants patched (captured once, while each was on), so consecutive
+pieces are a few milliseconds apart and each cycle is a paired comparison under the same machine
+load. The estimate is the median of the per-cycle differences; its 90% range resamples whole periods.
 """
 
 from __future__ import annotations
@@ -177,7 +177,8 @@ class Workload:
 
     name: str
     kind: str
-    light: str
+    #: The light variants measured alongside each heavy one.
+    lights: tuple[str, ...]
     unit: str
     cycles: int
     open: Opener
@@ -232,7 +233,7 @@ def period(
     board: Switchboard,
     rng: random.Random,
 ) -> None:
-    """``heavy`` on; every workload's cycles of it, bare and the workload's light variant; ``heavy`` off."""
+    """``heavy`` on; every workload's cycles of it, bare and the workload's light variants; ``heavy`` off."""
     if heavy is not None:
         heavy.on()
     try:
@@ -243,7 +244,7 @@ def period(
         for work in works:
             if heavy is not None and work.kind not in heavy.kinds:
                 continue
-            names = [n for n in ("bare", work.light) if n in patched]
+            names = [n for n in ("bare", *work.lights) if n in patched]
             if heavy is not None:
                 names.append(heavy.name)
             if len(names) > 1:

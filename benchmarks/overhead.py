@@ -140,7 +140,7 @@ DURATION_BUCKETS = (
 TOKEN_KINDS = ("input", "output", "cache_read", "reasoning")
 
 
-def floor_mode(provider: trace.TracerProvider, registry: CollectorRegistry) -> Mode:
+def floor_mode(provider: trace.TracerProvider, registry: CollectorRegistry, name: str = "floor") -> Mode:
     """The lean floor: a hand-written wrapper around ``Completions.create`` for non-streamed chat.
 
     One CLIENT span with the attributes ours sets, the Prometheus samples ours changes (in flight,
@@ -255,7 +255,7 @@ def floor_mode(provider: trace.TracerProvider, registry: CollectorRegistry) -> M
         return result
 
     return Mode(
-        "floor",
+        name,
         lambda: setattr(chat.Completions, "create", create),
         lambda: setattr(chat.Completions, "create", original),
         frozenset({"chat"}),
@@ -293,7 +293,19 @@ def passthrough_mode() -> Mode:
 
 
 #: Every variant but bare, in the order they are reported.
-VARIANTS = ("ours", "ours-no-tracing", "ours-sampled-10", "floor", "passthrough", "openllmetry", "openai-v2")
+VARIANTS = (
+    "ours",
+    "ours-no-tracing",
+    "ours-sampled-10",
+    "floor",
+    "floor-no-tracing",
+    "floor-sampled-10",
+    "passthrough",
+    "openllmetry",
+    "openai-v2",
+)
+#: The floor under each of ours' tracing configurations (the no-op tracer: tracing off).
+FLOORS = {"ours": "floor", "ours-no-tracing": "floor-no-tracing", "ours-sampled-10": "floor-sampled-10"}
 
 
 def modes() -> list[Mode]:
@@ -302,6 +314,8 @@ def modes() -> list[Mode]:
         ours("ours-no-tracing", ("chat",), tracing=False),
         ours("ours-sampled-10", ("chat",), tracer_provider=SAMPLED_PROVIDER),
         floor_mode(PROVIDER, FLOOR_REGISTRY),
+        floor_mode(trace.NoOpTracerProvider(), CollectorRegistry(), "floor-no-tracing"),
+        floor_mode(SAMPLED_PROVIDER, CollectorRegistry(), "floor-sampled-10"),
         passthrough_mode(),
     ]
     for name, module in (
@@ -383,9 +397,9 @@ def check_floor() -> Verdict:
 
 def workloads(quick: bool) -> list[Workload]:
     return [
-        Workload("chat", "chat", "floor", "call", 6 if quick else 8, calls(chat_piece)),
-        Workload("stream 50", "stream", "passthrough", "call", 3, calls(stream_piece(50)), chunks=50),
-        Workload("stream", "stream", "passthrough", "chunk", 16, windows(max(STREAM_SIZES))),
+        Workload("chat", "chat", tuple(FLOORS.values()), "call", 6 if quick else 8, calls(chat_piece)),
+        Workload("stream 50", "stream", ("passthrough",), "call", 3, calls(stream_piece(50)), chunks=50),
+        Workload("stream", "stream", ("passthrough",), "chunk", 16, windows(max(STREAM_SIZES))),
     ]
 
 
@@ -441,6 +455,8 @@ def chat_budgets(chat: Workload) -> None:
             )
         )
     for mode, what in (("ours-no-tracing", "tracing off"), ("ours-sampled-10", "10% sampler")):
+        if FLOORS[mode] in names and mode in names:
+            reference(chat, mode, what)
         if mode in names:
             pair = [mode, "bare"]
             share, low, high = estimate(chat, pair, ratio(added(mode), level("bare")))
@@ -454,6 +470,19 @@ def chat_budgets(chat: Workload) -> None:
                     f"wall {wall:.2%}",
                 )
             )
+
+
+def reference(chat: Workload, mode: str, what: str) -> None:
+    """What the lean floor adds under the same tracing configuration, in ``mode``'s own periods: the
+    5% budgets are absolute, so this says how much of them the floor itself already takes."""
+    floor, trio = FLOORS[mode], [mode, FLOORS[mode], "bare"]
+    mine, base = point(chat, trio, added(mode)), point(chat, trio, added(floor))
+    bare = point(chat, trio, level("bare"))
+    times, low, high = estimate(chat, trio, ratio(added(mode), added(floor)))
+    print(
+        f"{what}, in {mode}'s periods: ours +{us(mine, 0)} us ({mine / bare:.2%}), the floor the same way "
+        f"+{us(base, 0)} us ({base / bare:.2%}): {times:.3f}x the floor's [90%: {low:.3f}-{high:.3f}]"
+    )
 
 
 def stream_budgets(chunks: Workload) -> None:
