@@ -6,9 +6,9 @@ This module turns them into ``wrapt`` wrappers: the SDK call runs inside ``with 
 instrumented layers stay silent, an exception ends the call), a raw response is parsed, a stream is
 wrapped in the one stream proxy, any other result is handed to the endpoint's ``finish``.
 
-One guard per boundary: ``prepare`` failing (guarded here, so integrations' ``prepare`` need no guard
-of their own) leaves the call unrecorded, ``finish`` failing records a
-success without usage; both are counted as internal errors, neither reaches the caller.
+One guard per boundary: ``prepare`` failing leaves the call unrecorded (guarded here, so an
+integration's ``prepare`` needs no guard of its own), ``finish`` failing records a success without
+usage; both are counted as internal errors, neither reaches the caller.
 """
 
 from __future__ import annotations
